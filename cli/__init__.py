@@ -1,0 +1,1 @@
+"""The ``yibao`` command line: bring the system up, migrate, seed, manage API clients."""

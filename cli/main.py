@@ -1,0 +1,167 @@
+"""``yibao``: up, migrate, seed, serve, clients create."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from types import FrameType
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+
+from cli.processes import Supervisor, uvicorn_command
+from cli.stack import (
+    DEMO_CLIENTS,
+    Stack,
+    create_clients,
+    ensure_demo_clients,
+    migrate_all,
+    run,
+    seed_all,
+)
+from shared.auth import ClientKind
+from shared.dbadmin import Bootstrap
+from shared.settings import get_settings
+from shared.topology import ALL_PROCESSES, GATEWAY, service
+
+app = typer.Typer(help="yibao: the medical-insurance and childcare backend.", no_args_is_help=True)
+clients_app = typer.Typer(help="API clients.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+console = Console(stderr=True)
+
+
+def _prepare(stack: Stack, *, seed: bool) -> Bootstrap:
+    with console.status("database: roles and schemas"):
+        boot = run(stack.bootstrap())
+    where = "embedded PostgreSQL" if stack.embedded else "PostgreSQL from YIBAO_DATABASE_URL"
+    console.print(f"[green]✓[/] database ready ({where})")
+    with console.status("migrations") as status:
+        migrate_all(boot, lambda name: status.update(f"migrations: {name} done"))
+    console.print(f"[green]✓[/] migrations applied ({len(ALL_PROCESSES)} schemas)")
+    if seed:
+        with console.status("demo data") as status:
+            run(seed_all(boot, lambda name, summary: console.print(f"  {name}: {summary}")))
+        console.print("[green]✓[/] demo data loaded")
+    return boot
+
+
+@app.command()
+def migrate() -> None:
+    """Create roles and schemas and apply every service's migrations."""
+    stack = Stack.open(get_settings())
+    try:
+        _prepare(stack, seed=False)
+    finally:
+        stack.close()
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo data (idempotent)."""
+    stack = Stack.open(get_settings())
+    try:
+        _prepare(stack, seed=True)
+    finally:
+        stack.close()
+
+
+@clients_app.command("create")
+def clients_create(
+    kind: Annotated[ClientKind, typer.Option(help="The client's kind (API.md)")],
+    bind: Annotated[
+        str | None, typer.Option(help="H/P code, station, institution or region")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="A name to recognise it by")] = None,
+) -> None:
+    """Register an API client and print its credentials as JSON (the secret is shown once)."""
+    stack = Stack.open(get_settings())
+    try:
+        boot = run(stack.bootstrap())
+        created = run(create_clients(boot, ((kind, bind, name or f"{kind.value} client"),)))[0]
+    finally:
+        stack.close()
+    typer.echo(
+        json.dumps({"client_id": created["client_id"], "client_secret": created["client_secret"]})
+    )
+
+
+@app.command()
+def serve(
+    name: Annotated[str, typer.Argument(help="gateway, enrollment, claims, stations or childcare")],
+    host: str = "0.0.0.0",
+    port: int | None = None,
+) -> None:
+    """Run one process in the foreground (containers: one process per container)."""
+    import os
+
+    spec = service(name)
+    command = uvicorn_command(spec, host, port or spec.port)
+    os.execv(command[0], command)
+
+
+@app.command()
+def up(
+    seed: Annotated[bool, typer.Option(help="Load demo data")] = True,
+) -> None:
+    """Database, migrations, demo data and clients, then all five processes; Ctrl-C stops all."""
+    settings = get_settings()
+    stack = Stack.open(settings)
+    supervisor: Supervisor | None = None
+    stopping = False
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        boot = _prepare(stack, seed=seed)
+        credentials = run(
+            ensure_demo_clients(boot, settings.data_dir.resolve() / "demo-clients.json")
+        )
+        console.print(f"[green]✓[/] demo clients ({len(DEMO_CLIENTS)} kinds): {credentials}")
+        supervisor = Supervisor(boot, stack.keys(), log_dir=settings.data_dir.resolve() / "logs")
+        with console.status("starting processes"):
+            supervisor.start_all()
+            for spec in ALL_PROCESSES:
+                supervisor.wait_healthy(spec.name)
+        gateway = supervisor.url(GATEWAY.name)
+        _wait_ready(gateway)
+        console.print(f"[green]✓[/] up: gateway [bold]{gateway}[/]  docs [bold]{gateway}/docs[/]")
+        console.print(f"  logs in {settings.data_dir.resolve() / 'logs'}; Ctrl-C stops everything")
+        print(gateway, flush=True)
+        while not stopping:
+            time.sleep(0.5)
+            for name in supervisor.dead():
+                if stopping:
+                    break
+                console.print(f"[yellow]![/] {name} exited; restarting it")
+                supervisor.start(name)
+    finally:
+        if supervisor is not None:
+            with console.status("stopping processes"):
+                supervisor.stop_all()
+        stack.close()
+        console.print("stopped")
+    sys.exit(0)
+
+
+def _wait_ready(gateway: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{gateway}/readyz", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    console.print("[yellow]![/] the gateway is up but not yet ready")
+
+
+if __name__ == "__main__":
+    app()

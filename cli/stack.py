@@ -1,0 +1,146 @@
+"""The database side of bringing the system up: server, roles, migrations, demo data, clients."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from shared.auth import ClientKind, generate_keypair
+from shared.db import Database
+from shared.dbadmin import Bootstrap, bootstrap, with_user_db
+from shared.migrations import upgrade
+from shared.settings import Settings
+from shared.topology import ALL_PROCESSES, GATEWAY, SERVICES
+
+log = logging.getLogger("yibao.cli")
+
+DEMO_DATABASE = "yibao"
+
+DEMO_CLIENTS: tuple[tuple[ClientKind, str | None, str], ...] = (
+    (ClientKind.admin, None, "Demo bureau staff"),
+    (ClientKind.app, None, "Demo mobile app backend"),
+    (ClientKind.institution, "H37160200001", "Demo hospital"),
+    (ClientKind.pharmacy, "P37160200007", "Demo pharmacy"),
+    (ClientKind.station, "1", "Demo service station"),
+    (ClientKind.childcare_operator, "1", "Demo childcare operator"),
+    (ClientKind.childcare_reviewer, "371602", "Demo childcare reviewer, Bincheng"),
+)
+
+
+class EmbeddedServer:
+    """The embedded PostgreSQL (pgserver), data kept under the data folder across restarts."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import pgserver  # imported here: production never loads it
+
+        self.pgdata = (data_dir / "pg").resolve()
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+
+    def url(self, database: str = DEMO_DATABASE) -> str:
+        return with_user_db(self._server.get_uri(), database)
+
+    def stop(self) -> None:
+        self._server.cleanup()
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    admin_url: str
+    embedded: EmbeddedServer | None
+
+    @classmethod
+    def open(cls, settings: Settings) -> Stack:
+        if settings.database_url:
+            return cls(settings, settings.database_url, None)
+        embedded = EmbeddedServer(settings.data_dir)
+        return cls(settings, embedded.url(), embedded)
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+
+    async def bootstrap(self) -> Bootstrap:
+        return await bootstrap(self.admin_url, role_password=self.settings.db_role_password)
+
+    def keys(self) -> tuple[Path, Path]:
+        if self.settings.jwt_private_key_file and self.settings.jwt_public_key_file:
+            return self.settings.jwt_private_key_file, self.settings.jwt_public_key_file
+        return generate_keypair(self.settings.data_dir.resolve() / "keys")
+
+
+def migrate_all(boot: Bootstrap, on_done: Callable[[str], None] = lambda _: None) -> None:
+    for spec in ALL_PROCESSES:
+        upgrade(spec, boot.url_for(spec))
+        on_done(spec.name)
+
+
+async def seed_all(boot: Bootstrap, on_done: Callable[[str, str], None] = lambda *_: None) -> None:
+    for spec in SERVICES:
+        module = importlib.import_module(f"{spec.package}.seed")
+        database = Database(boot.url_for(spec), schema=spec.schema, pool_size=2)
+        try:
+            async with database.sessions() as session, session.begin():
+                summary = await module.seed(session)
+        finally:
+            await database.dispose()
+        on_done(spec.name, summary)
+
+
+async def create_clients(
+    boot: Bootstrap, wanted: tuple[tuple[ClientKind, str | None, str], ...]
+) -> list[dict[str, Any]]:
+    from gateway.service import create_client
+
+    database = Database(boot.url_for(GATEWAY), schema=GATEWAY.schema, pool_size=2)
+    try:
+        async with database.sessions() as session, session.begin():
+            out = []
+            for kind, bound, name in wanted:
+                new = await create_client(session, kind, bound, name)
+                out.append(
+                    {
+                        "client_id": new.client_id,
+                        "client_secret": new.client_secret,
+                        "kind": kind.value,
+                        "bound": bound,
+                        "name": name,
+                    }
+                )
+            return out
+    finally:
+        await database.dispose()
+
+
+async def ensure_demo_clients(boot: Bootstrap, path: Path) -> Path:
+    """Creates the demo clients once; keeps them while the database still knows them."""
+    from gateway.models import ApiClient
+
+    if path.exists():
+        known = json.loads(path.read_text())
+        database = Database(boot.url_for(GATEWAY), schema=GATEWAY.schema, pool_size=1)
+        try:
+            async with database.sessions() as session:
+                ids = set(await session.scalars(select(ApiClient.client_id)))
+        finally:
+            await database.dispose()
+        if all(c["client_id"] in ids for c in known):
+            return path
+    clients = await create_clients(boot, DEMO_CLIENTS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(clients, indent=2, ensure_ascii=False) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)

@@ -1,0 +1,182 @@
+"""The gateway's app factory: its own routes (tokens, health, docs) wrapped by the proxy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp
+
+from gateway import service
+from gateway.openapi import MergedOpenAPI
+from gateway.proxy import Gateway, Upstream
+from shared.app import health_router
+from shared.auth import Admin, ClientKind, TokenSigner, TokenVerifier
+from shared.db import Database, DbSession
+from shared.errors import install_error_handlers, problems
+from shared.http import CircuitBreaker, ServiceClient, make_client
+from shared.logging import configure_logging
+from shared.middleware import RequestContextMiddleware
+from shared.settings import Settings, get_settings
+from shared.topology import GATEWAY, SERVICES
+
+log = logging.getLogger("yibao.gateway")
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    scope: str = Field(description="The client's kind, and what it is bound to")
+
+
+class ClientCreate(BaseModel):
+    kind: ClientKind
+    bind: str | None = Field(None, description="H/P code, station, institution or region code")
+    name: str | None = None
+
+
+class ClientCreated(BaseModel):
+    client_id: str
+    client_secret: str = Field(description="Shown once; only its hash is kept")
+    kind: ClientKind
+    bound: str | None
+    name: str
+
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@auth_router.post(
+    "/token",
+    summary="Issue a token (OAuth2 client credentials)",
+    response_model=TokenResponse,
+    responses=problems(401, 422, 429),
+)
+async def issue_token(
+    request: Request,
+    session: DbSession,
+    grant_type: Annotated[
+        str, Form(pattern="^client_credentials$", examples=["client_credentials"])
+    ],
+    client_id: Annotated[str, Form(max_length=64)],
+    client_secret: Annotated[str, Form(max_length=256)],
+    person_id: Annotated[int | None, Form(description="app clients: the person to act for")] = None,
+) -> TokenResponse:
+    principal = await service.authenticate(session, client_id, client_secret, person_id)
+    signer: TokenSigner = request.app.state.token_signer
+    scope = principal.kind.value + (f":{principal.bound}" if principal.bound else "")
+    if principal.person_id is not None:
+        scope += f" person:{principal.person_id}"
+    return TokenResponse(
+        access_token=signer.issue(principal), expires_in=signer.lifetime, scope=scope
+    )
+
+
+@auth_router.post(
+    "/clients",
+    summary="Register an API client (admin)",
+    status_code=201,
+    response_model=ClientCreated,
+    responses=problems(401, 403, 422),
+)
+async def register_client(body: ClientCreate, session: DbSession, _: Admin) -> ClientCreated:
+    new = await service.create_client(session, body.kind, body.bind, body.name)
+    return ClientCreated(
+        client_id=new.client_id,
+        client_secret=new.client_secret,
+        kind=new.kind,
+        bound=new.bound,
+        name=new.name,
+    )
+
+
+def _docs_router(merged: MergedOpenAPI) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/openapi.json")
+    async def openapi(request: Request) -> JSONResponse:
+        base = request.app.openapi()
+        return JSONResponse(await merged.document(base))
+
+    @router.get("/docs")
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="yibao API")
+
+    return router
+
+
+def create_app(settings: Settings | None = None) -> ASGIApp:
+    settings = settings or get_settings()
+    configure_logging("gateway", settings.log_level)
+    upstreams: dict[str, Upstream] = {}
+    doc_clients = {
+        s.name: ServiceClient(s.name, settings.service_urls[s.name], retries=0) for s in SERVICES
+    }
+    merged = MergedOpenAPI(doc_clients)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.database_url:
+            raise RuntimeError("YIBAO_DATABASE_URL is not set for the gateway")
+        app.state.database = Database(settings.database_url, schema=GATEWAY.schema, pool_size=5)
+        app.state.clients = doc_clients
+        for spec in SERVICES:
+            upstreams[spec.name] = Upstream(
+                spec.name,
+                make_client(
+                    settings.service_urls[spec.name],
+                    timeout=settings.upstream_timeout_seconds,
+                    connect_timeout=settings.upstream_connect_timeout_seconds,
+                ),
+                CircuitBreaker(
+                    spec.name, settings.breaker_failure_threshold, settings.breaker_reset_seconds
+                ),
+            )
+        try:
+            yield
+        finally:
+            for upstream in upstreams.values():
+                await upstream.client.aclose()
+            for client in doc_clients.values():
+                await client.aclose()
+            upstreams.clear()
+            await app.state.database.dispose()
+
+    app = FastAPI(
+        title="yibao",
+        version="1.0.0",
+        description=(
+            "The public API of the city's medical-insurance bureau and health commission. "
+            "Get a token at POST /auth/token and send it as `Authorization: Bearer <token>`."
+        ),
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.token_signer = TokenSigner(settings)
+    verifier = TokenVerifier(settings)
+    app.state.token_verifier = verifier
+    install_error_handlers(app)
+    app.include_router(auth_router)
+    app.include_router(health_router())
+    app.include_router(_docs_router(merged))
+
+    gateway = Gateway(app, settings=settings, upstreams=upstreams, verifier=verifier)
+    outer = RequestContextMiddleware(gateway, access_log=settings.access_log)
+    outer.fastapi = app  # type: ignore[attr-defined]
+    return outer
+
+
+def fastapi_of(app: Any) -> FastAPI:
+    """The gateway's FastAPI app inside its ASGI wrappers (tests run its lifespan)."""
+    inner: FastAPI = app.fastapi
+    return inner

@@ -1,0 +1,93 @@
+"""The merged OpenAPI document: the gateway's own operations plus every service's."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import time
+from typing import Any
+
+from shared.http import ServiceClient
+
+log = logging.getLogger("yibao.gateway.openapi")
+
+
+def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                name = value.rsplit("/", 1)[-1]
+                out[key] = f"#/components/schemas/{renames.get(name, name)}"
+            else:
+                out[key] = _rewrite_refs(value, renames)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(item, renames) for item in node]
+    return node
+
+
+def merge(base: dict[str, Any], documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Merges service documents into ``base``. A schema name two services define differently
+    is prefixed with the service's name in that service's part, so no definition is lost."""
+    merged = copy.deepcopy(base)
+    paths = merged.setdefault("paths", {})
+    schemas = merged.setdefault("components", {}).setdefault("schemas", {})
+    tags = {t["name"]: t for t in merged.get("tags", [])}
+    for name, doc in documents.items():
+        their_schemas = doc.get("components", {}).get("schemas", {})
+        renames: dict[str, str] = {}
+        for schema_name, schema in their_schemas.items():
+            existing = schemas.get(schema_name)
+            if existing is not None and json.dumps(existing, sort_keys=True) != json.dumps(
+                schema, sort_keys=True
+            ):
+                renames[schema_name] = f"{name.capitalize()}{schema_name}"
+        for schema_name, schema in their_schemas.items():
+            schemas[renames.get(schema_name, schema_name)] = _rewrite_refs(schema, renames)
+        for path, item in doc.get("paths", {}).items():
+            item = _rewrite_refs(item, renames)
+            for operation in item.values():
+                if isinstance(operation, dict) and "operationId" in operation:
+                    operation["operationId"] = f"{name}_{operation['operationId']}"
+                    operation.setdefault("tags", [name])
+            paths[path] = item
+        for tag in doc.get("tags", []):
+            tags.setdefault(tag["name"], tag)
+        for scheme_name, scheme in doc.get("components", {}).get("securitySchemes", {}).items():
+            merged["components"].setdefault("securitySchemes", {})[scheme_name] = scheme
+    if tags:
+        merged["tags"] = list(tags.values())
+    return merged
+
+
+class MergedOpenAPI:
+    """Fetches the services' documents, keeping the last good copy of each for ``ttl`` seconds,
+    so a service that is down still appears with its last known paths."""
+
+    def __init__(self, clients: dict[str, ServiceClient], ttl: float = 30.0) -> None:
+        self.clients = clients
+        self.ttl = ttl
+        self._docs: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    async def _fetch(self, name: str, client: ServiceClient) -> None:
+        cached = self._docs.get(name)
+        if cached is not None and time.monotonic() - cached[0] < self.ttl:
+            return
+        try:
+            response = await client.http.get("/openapi.json", timeout=3.0)
+            response.raise_for_status()
+            self._docs[name] = (time.monotonic(), response.json())
+        except Exception as exc:  # a missing service must not break the whole document
+            log.warning("could not fetch the openapi document of %s: %s", name, exc)
+
+    async def document(self, base: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.gather(*(self._fetch(n, c) for n, c in self.clients.items()))
+        docs = {name: doc for name, (_, doc) in self._docs.items()}
+        merged = merge(base, docs)
+        missing = sorted(set(self.clients) - set(docs))
+        if missing:
+            merged.setdefault("info", {})["x-unavailable-services"] = missing
+        return merged

@@ -1,0 +1,1 @@
+"""The services, one package and one process each."""

@@ -1,0 +1,1 @@
+"""Claims (结算): settlement, reimbursement, benefit policies, drug catalog, fund supervision."""

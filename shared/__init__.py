@@ -1,0 +1,1 @@
+"""What every yibao process shares: settings, database, errors, auth, HTTP, logging, validators."""

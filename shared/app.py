@@ -1,0 +1,145 @@
+"""The app factory every service uses: settings, database, auth, errors, health, request IDs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel
+
+from shared.auth import TokenVerifier
+from shared.db import Database
+from shared.errors import Problem, install_error_handlers, problem_response, problems
+from shared.http import CircuitBreaker, ServiceClient
+from shared.logging import configure_logging
+from shared.middleware import RequestContextMiddleware
+from shared.settings import Settings, get_settings
+from shared.topology import ServiceSpec, service
+
+log = logging.getLogger("yibao.app")
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}
+
+
+def service_clients(
+    settings: Settings,
+    names: Sequence[str],
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> dict[str, ServiceClient]:
+    """One client per service called. ``transports`` replaces the network (tests: in-process)."""
+    transports = transports or {}
+    return {
+        name: ServiceClient(
+            name,
+            settings.service_urls[name],
+            timeout=settings.upstream_timeout_seconds,
+            connect_timeout=settings.upstream_connect_timeout_seconds,
+            breaker=CircuitBreaker(
+                name, settings.breaker_failure_threshold, settings.breaker_reset_seconds
+            ),
+            transport=transports.get(name),
+        )
+        for name in names
+    }
+
+
+def health_router(prefix: str = "") -> APIRouter:
+    router = APIRouter(prefix=prefix, tags=["health"])
+
+    @router.get("/healthz", summary="The process is alive", response_model=Health)
+    async def healthz() -> Health:
+        return Health(status="ok")
+
+    @router.get(
+        "/readyz",
+        summary="The database and the services this one calls answer",
+        response_model=Health,
+        responses=problems(503),
+    )
+    async def readyz(request: Request) -> Any:
+        checks: dict[str, str] = {}
+        database: Database = request.app.state.database
+        try:
+            await asyncio.wait_for(database.ping(), timeout=2.0)
+            checks["database"] = "ok"
+        except Exception as exc:  # readiness reports every failure, whatever its kind
+            checks["database"] = f"failed: {type(exc).__name__}"
+        clients: dict[str, ServiceClient] = request.app.state.clients
+        for name, client in clients.items():
+            try:
+                response = await client.http.get("/healthz", timeout=2.0)
+                checks[name] = (
+                    "ok" if response.status_code == 200 else f"http {response.status_code}"
+                )
+            except Exception as exc:
+                checks[name] = f"failed: {type(exc).__name__}"
+        if all(v == "ok" for v in checks.values()):
+            return Health(status="ok", checks=checks)
+        return problem_response(
+            503, "Not ready", "a dependency is not answering", extra={"checks": checks}
+        )
+
+    return router
+
+
+def create_service_app(
+    name: str,
+    routers: Sequence[APIRouter],
+    *,
+    settings: Settings | None = None,
+    calls: Sequence[str] = (),
+    description: str = "",
+    on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
+    """A service's FastAPI app. ``calls`` names the services it talks to over HTTP."""
+    settings = settings or get_settings()
+    spec: ServiceSpec = service(name)
+    configure_logging(name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.database_url:
+            raise RuntimeError("YIBAO_DATABASE_URL is not set for this service")
+        app.state.database = Database(
+            settings.database_url,
+            schema=spec.schema,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        app.state.clients = service_clients(settings, calls, transports)
+        if on_startup is not None:
+            await on_startup(app)
+        log.info("%s started", name)
+        try:
+            yield
+        finally:
+            for client in app.state.clients.values():
+                await client.aclose()
+            await app.state.database.dispose()
+
+    app = FastAPI(
+        title=f"yibao {spec.title}",
+        version="1.0.0",
+        description=description,
+        lifespan=lifespan,
+        responses={422: {"model": Problem, "description": "Invalid input"}},
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings)
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    app.include_router(health_router())
+    # The same health reads under the service's prefix, so they are reachable through the gateway.
+    app.include_router(health_router(spec.prefix), include_in_schema=False)
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    return app

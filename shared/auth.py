@@ -1,0 +1,220 @@
+"""Tokens and principals.
+
+The gateway issues Ed25519-signed JWTs at ``/auth/token``; every service verifies them itself
+with the public key, so a request that bypasses the gateway is checked all the same. The kinds
+and what each is bound to follow API.md's table.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.errors import Forbidden, Unauthorized
+from shared.settings import Settings
+
+ALGORITHM = "EdDSA"
+
+
+class ClientKind(StrEnum):
+    admin = "admin"
+    app = "app"
+    institution = "institution"
+    pharmacy = "pharmacy"
+    station = "station"
+    childcare_operator = "childcare_operator"
+    childcare_reviewer = "childcare_reviewer"
+
+
+BOUND_KINDS = {
+    ClientKind.institution,
+    ClientKind.pharmacy,
+    ClientKind.station,
+    ClientKind.childcare_operator,
+    ClientKind.childcare_reviewer,
+}
+"""Kinds whose client is bound to a code (H code, P code, station, institution, region)."""
+
+STAFF_KINDS = frozenset({ClientKind.admin, ClientKind.station})
+"""Bureau staff and service stations: they handle business on anyone's behalf."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the client, its kind and what it is bound to."""
+
+    client_id: str
+    kind: ClientKind
+    bound: str | None = None
+    person_id: int | None = None
+    """For ``app`` tokens: the one person the token acts for."""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind is ClientKind.admin
+
+    def acts_for_person(self, person_id: int) -> bool:
+        return self.kind is ClientKind.app and self.person_id == person_id
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+def generate_keypair(directory: Path) -> tuple[Path, Path]:
+    """Development keys, made once and kept under the data folder (never in production)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    private_path, public_path = directory / "jwt-private.pem", directory / "jwt-public.pem"
+    if not private_path.exists():
+        key = Ed25519PrivateKey.generate()
+        private_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        private_path.chmod(0o600)
+        public_path.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    return private_path, public_path
+
+
+def _read_key(inline: str | None, path: Path | None, what: str) -> str:
+    if inline:
+        return inline
+    if path is not None:
+        return path.read_text()
+    raise RuntimeError(f"no JWT {what} key configured (YIBAO_JWT_{what.upper()}_KEY[_FILE])")
+
+
+class TokenSigner:
+    def __init__(self, settings: Settings) -> None:
+        self._key = _read_key(settings.jwt_private_key, settings.jwt_private_key_file, "private")
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.jwt_audience
+        self.lifetime = settings.token_lifetime_seconds
+
+    def issue(self, principal: Principal) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": principal.client_id,
+            "kind": principal.kind.value,
+            "iat": now,
+            "exp": now + self.lifetime,
+            "jti": uuid.uuid4().hex,
+        }
+        if principal.bound is not None:
+            claims["bound"] = principal.bound
+        if principal.person_id is not None:
+            claims["person_id"] = principal.person_id
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+
+class TokenVerifier:
+    """Verifies tokens, remembering recent good ones (verification is the per-request cost)."""
+
+    def __init__(self, settings: Settings, cache_size: int = 4096) -> None:
+        key = _read_key(settings.jwt_public_key, settings.jwt_public_key_file, "public")
+        self._key = serialization.load_pem_public_key(key.encode())
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.jwt_audience
+        self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def verify(self, token: str) -> Principal:
+        cached = self._cache.get(token)
+        if cached is not None:
+            expires, principal = cached
+            if expires > time.time():
+                return principal
+            del self._cache[token]
+            raise Unauthorized("the token has expired")
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,  # type: ignore[arg-type]
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "sub", "kind"]},
+            )
+            principal = Principal(
+                client_id=str(claims["sub"]),
+                kind=ClientKind(claims["kind"]),
+                bound=claims.get("bound"),
+                person_id=claims.get("person_id"),
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the token has expired") from None
+        except (jwt.InvalidTokenError, ValueError, KeyError):
+            raise Unauthorized("the token is not valid") from None
+        self._cache[token] = (float(claims["exp"]), principal)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return principal
+
+
+# --- dependencies ----------------------------------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
+
+
+def _verifier(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier
+
+
+def bearer_principal(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+) -> Principal | None:
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+        return None
+    return _verifier(request).verify(credentials.credentials)
+
+
+def authenticated(principal: Principal | None = Depends(bearer_principal)) -> Principal:
+    if principal is None:
+        raise Unauthorized("this call needs a token")
+    return principal
+
+
+def require_kinds(*kinds: ClientKind) -> Callable[[Principal], Principal]:
+    allowed = frozenset(kinds)
+
+    def check(principal: Principal = Depends(authenticated)) -> Principal:
+        if principal.kind not in allowed and not principal.is_admin:
+            names = ", ".join(sorted(k.value for k in allowed))
+            raise Forbidden(f"this call is for {names} clients")
+        return principal
+
+    return check
+
+
+def kinds_named(kinds: Iterable[ClientKind]) -> str:
+    return ", ".join(sorted(k.value for k in kinds))
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(bearer_principal)]
+AnyPrincipal = Annotated[Principal, Depends(authenticated)]
+Admin = Annotated[Principal, Depends(require_kinds(ClientKind.admin))]
+Staff = Annotated[Principal, Depends(require_kinds(*STAFF_KINDS))]

@@ -1,0 +1,262 @@
+"""RFC 9457 problem details for every error path.
+
+Domain code raises :class:`ProblemError` subclasses; the handlers installed by
+:func:`install_error_handlers` turn them, validation errors, unknown routes and unexpected
+exceptions into ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.context import request_id_var
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://yibao.example/problems/"
+log = logging.getLogger("yibao.errors")
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. body.items.0.price")
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "type": f"{TYPE_BASE}not-found",
+                "title": "Not found",
+                "status": 404,
+                "detail": "person 42 does not exist",
+            }
+        }
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    type_: str | None = None,
+    errors: Sequence[Mapping[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": type_ or f"{TYPE_BASE}{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+    }
+    if detail is not None:
+        body["detail"] = detail
+    request_id = request_id_var.get()
+    if request_id:
+        body["request_id"] = request_id
+    if errors is not None:
+        body["errors"] = list(errors)
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+class ProblemError(Exception):
+    """A domain error with its HTTP meaning. Subclasses set ``status`` and ``title``."""
+
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Bad request"
+    slug: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[Mapping[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+
+    def to_response(self) -> JSONResponse:
+        slug = self.slug or self.title.lower().replace(" ", "-")
+        return problem_response(
+            self.status,
+            self.title,
+            self.detail,
+            type_=f"{TYPE_BASE}{slug}",
+            errors=self.errors,
+            headers=self.headers,
+            extra=self.extra,
+        )
+
+
+class BadRequest(ProblemError):
+    status = 400
+    title = "Bad request"
+
+
+class Unauthorized(ProblemError):
+    status = 401
+    title = "Unauthorized"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="yibao"'})
+
+
+class Forbidden(ProblemError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(ProblemError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(ProblemError):
+    status = 409
+    title = "Conflict"
+
+
+class Unprocessable(ProblemError):
+    """Well-formed input that breaks a rule (e.g. a visit needing an approval it lacks)."""
+
+    status = 422
+    title = "Unprocessable"
+
+    def __init__(self, detail: str, *, field: str | None = None, **kwargs: Any) -> None:
+        if field is not None and "errors" not in kwargs:
+            kwargs["errors"] = [{"field": field, "message": detail}]
+        super().__init__(detail, **kwargs)
+
+
+class TooManyRequests(ProblemError):
+    status = 429
+    title = "Too many requests"
+
+
+class UpstreamUnavailable(ProblemError):
+    """A service this one depends on is down, failing or its circuit is open."""
+
+    status = 503
+    title = "Service unavailable"
+
+
+class UpstreamTimeout(ProblemError):
+    status = 504
+    title = "Upstream timeout"
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    out = []
+    for error in exc.errors():
+        message = str(error.get("msg", "invalid"))
+        # pydantic prefixes messages of custom validators; the field already says where.
+        message = message.removeprefix("Value error, ")
+        out.append({"field": field_path(error.get("loc", ())), "message": message})
+    return out
+
+
+async def _problem_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return exc.to_response()
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(exc)
+    fields = ", ".join(e["field"] for e in errors)
+    return problem_response(
+        422,
+        "Validation failed",
+        f"invalid input: {fields}",
+        type_=f"{TYPE_BASE}validation",
+        errors=errors,
+    )
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+}
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = _TITLES.get(exc.status_code, "Error")
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return problem_response(exc.status_code, title, detail, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, "Internal error", "an unexpected error occurred; it is logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _problem_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def _problem_content() -> dict[str, Any]:
+    return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Missing or invalid token",
+    403: "The token's client may not do this",
+    404: "No such object, or not visible to this client",
+    409: "Conflicts with the current state",
+    422: "Invalid input; `errors` names each field",
+    429: "Rate limit exceeded; see Retry-After",
+    503: "A service this call depends on is unavailable",
+    504: "A service this call depends on timed out",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries declaring each error a route may answer, for the OpenAPI document."""
+    return {
+        status: {
+            "model": Problem,
+            "description": _DESCRIPTIONS.get(status, "Error"),
+            "content": _problem_content(),
+        }
+        for status in statuses
+    }

@@ -1,0 +1,198 @@
+"""HTTP clients for calls between processes: timeouts, bounded retries, a circuit breaker.
+
+Built on httpx's API over aiohttp's connection pool (httpx-aiohttp): with the same proxy code,
+plain httpx measured ~0.4k req/s here against ~2k with the aiohttp transport (encode/httpx#3215).
+Every call carries the current request ID so one request can be followed across the logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+from shared.context import request_id_var
+from shared.errors import UpstreamTimeout, UpstreamUnavailable
+
+log = logging.getLogger("yibao.http")
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class BreakerState(StrEnum):
+    closed = "closed"
+    open = "open"
+    half_open = "half_open"
+
+
+class CircuitBreaker:
+    """Opens after ``threshold`` consecutive failures; after ``reset_seconds`` lets one call
+    through (half-open) and closes again when it succeeds. While open, calls fail at once
+    instead of waiting out a timeout against a service that is down."""
+
+    def __init__(self, name: str, threshold: int = 5, reset_seconds: float = 2.0) -> None:
+        self.name = name
+        self.threshold = threshold
+        self.reset_seconds = reset_seconds
+        self.failures = 0
+        self.opened_at: float | None = None
+        self._probing = False
+
+    @property
+    def state(self) -> BreakerState:
+        if self.opened_at is None:
+            return BreakerState.closed
+        if time.monotonic() - self.opened_at >= self.reset_seconds:
+            return BreakerState.half_open
+        return BreakerState.open
+
+    def allow(self) -> bool:
+        state = self.state
+        if state is BreakerState.closed:
+            return True
+        if state is BreakerState.half_open and not self._probing:
+            self._probing = True
+            return True
+        return False
+
+    def record_success(self) -> None:
+        if self.opened_at is not None:
+            log.info("circuit to %s closed", self.name)
+        self.failures = 0
+        self.opened_at = None
+        self._probing = False
+
+    def record_failure(self) -> None:
+        self.failures += 1
+        self._probing = False
+        if self.opened_at is not None or self.failures >= self.threshold:
+            if self.opened_at is None:
+                log.warning("circuit to %s opened after %d failures", self.name, self.failures)
+            self.opened_at = time.monotonic()
+
+
+def is_timeout(exc: httpx.HTTPError) -> bool:
+    """Whether the call failed by taking too long (504) rather than by not connecting (503).
+
+    httpx-aiohttp maps a refused connection to ``ConnectTimeout``; the cause tells the truth.
+    """
+    if not isinstance(exc, httpx.TimeoutException):
+        return False
+    cause = exc.__cause__
+    return cause is None or isinstance(cause, TimeoutError)
+
+
+def make_transport(max_connections: int = 200) -> httpx.AsyncBaseTransport:
+    return AiohttpTransport(
+        trust_env=False,
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+    )
+
+
+def make_client(
+    base_url: str,
+    *,
+    timeout: float = 5.0,
+    connect_timeout: float = 1.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout, connect=connect_timeout),
+        transport=transport or make_transport(),
+        follow_redirects=False,
+    )
+
+
+class ServiceClient:
+    """A client for one upstream service, shared by the whole process.
+
+    Raises :class:`UpstreamUnavailable` (503) when the service cannot be reached, answers 5xx
+    or its circuit is open, and :class:`UpstreamTimeout` (504) when it is too slow. Idempotent
+    calls are retried a bounded number of times with jittered backoff; others never are, since
+    a lost response does not mean the request was not carried out.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        timeout: float = 5.0,
+        connect_timeout: float = 1.0,
+        retries: int = 2,
+        breaker: CircuitBreaker | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.retries = retries
+        self.breaker = breaker or CircuitBreaker(name)
+        self.http = make_client(
+            base_url, timeout=timeout, connect_timeout=connect_timeout, transport=transport
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def _headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
+        out = dict(headers or {})
+        request_id = request_id_var.get()
+        if request_id and "x-request-id" not in {k.lower() for k in out}:
+            out["X-Request-ID"] = request_id
+        return out
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        method = method.upper()
+        attempts = 1 + (self.retries if method in IDEMPOTENT_METHODS else 0)
+        sent_headers = self._headers(headers)
+        for attempt in range(attempts):
+            if not self.breaker.allow():
+                raise UpstreamUnavailable(f"{self.name} is unavailable (circuit open)")
+            try:
+                response = await self.http.request(method, url, headers=sent_headers, **kwargs)
+            except httpx.TransportError as exc:
+                self.breaker.record_failure()
+                if attempt + 1 < attempts:
+                    await _backoff(attempt)
+                    continue
+                if is_timeout(exc):
+                    raise UpstreamTimeout(f"{self.name} did not answer in time") from None
+                raise UpstreamUnavailable(f"{self.name} is unavailable") from None
+            if response.status_code >= 500:
+                self.breaker.record_failure()
+                if attempt + 1 < attempts and response.status_code in (502, 503, 504):
+                    await _backoff(attempt)
+                    continue
+                raise UpstreamUnavailable(
+                    f"{self.name} failed ({response.status_code})",
+                    extra={"upstream_status": response.status_code},
+                )
+            self.breaker.record_success()
+            return response
+        raise AssertionError("unreachable")
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", url, **kwargs)
+
+
+async def _backoff(attempt: int) -> None:
+    await asyncio.sleep(min(0.05 * 2**attempt, 0.5) * (0.5 + random.random()))

@@ -1,0 +1,71 @@
+"""Settings read from the environment (prefix ``YIBAO_``), one object per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.topology import SERVICES
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YIBAO_", env_file=None, extra="ignore")
+
+    env: str = Field("development", description="development | test | production")
+
+    database_url: str | None = Field(
+        None,
+        description=(
+            "The PostgreSQL URL this process connects with. A service process gets its own "
+            "role's URL; the command line treats it as the server's admin URL. Unset: the "
+            "embedded server under data_dir."
+        ),
+    )
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_role_password: str | None = Field(
+        None, description="Password of the per-service roles, where the server asks for one."
+    )
+
+    data_dir: Path = Field(Path(".data"), description="Embedded database, dev keys, credentials.")
+
+    jwt_private_key: str | None = None
+    jwt_private_key_file: Path | None = None
+    jwt_public_key: str | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str = "yibao"
+    jwt_audience: str = "yibao"
+    token_lifetime_seconds: int = 3600
+
+    host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    service_urls: dict[str, str] = Field(
+        default_factory=lambda: {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES},
+        description="Where each service listens, by name (JSON in YIBAO_SERVICE_URLS).",
+    )
+    upstream_timeout_seconds: float = 5.0
+    upstream_connect_timeout_seconds: float = 1.0
+    breaker_failure_threshold: int = 5
+    breaker_reset_seconds: float = 2.0
+
+    rate_limit_per_second: float = Field(50.0, description="Sustained requests/s per client.")
+    rate_limit_burst: int = Field(100, description="Requests a client may send at once.")
+    rate_limit_anonymous_per_second: float = Field(
+        20.0, description="Per source address, for calls without a token."
+    )
+    rate_limit_anonymous_burst: int = 60
+
+    log_level: str = "INFO"
+    access_log: bool = True
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

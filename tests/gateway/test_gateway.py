@@ -1,0 +1,135 @@
+"""The gateway in-process: tokens, checks before forwarding, rate limits, upstream failures."""
+
+import jwt
+import pytest
+
+from gateway.app import create_app, fastapi_of
+from tests.conftest import running
+
+# Nothing listens on port 9: forwarded calls meet a refused connection.
+DOWN = {n: "http://127.0.0.1:9" for n in ("enrollment", "claims", "stations", "childcare")}
+
+
+@pytest.fixture(scope="module")
+async def gateway(settings_for):
+    app = create_app(settings_for("gateway", service_urls=DOWN, rate_limit_anonymous_burst=1000))
+    async with running(fastapi_of(app), asgi=app) as client:
+        yield client
+
+
+async def register(gateway, auth, kind, bind=None):
+    response = await gateway.post(
+        "/auth/clients", json={"kind": kind, "bind": bind}, headers=auth("admin")
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_client_credentials_give_a_token_every_service_accepts(gateway, auth, keys):
+    client = await register(gateway, auth, "pharmacy", "P37160200007")
+    response = await gateway.post(
+        "/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] > 0
+    assert body["scope"] == "pharmacy:P37160200007"
+    claims = jwt.decode(
+        body["access_token"], keys[1].read_text(), algorithms=["EdDSA"], audience="yibao"
+    )
+    assert claims["kind"] == "pharmacy" and claims["bound"] == "P37160200007"
+
+
+async def test_wrong_secret_is_401_problem(gateway, auth):
+    client = await register(gateway, auth, "admin")
+    response = await gateway.post(
+        "/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": "no",
+        },
+    )
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["error"] == "invalid_client"
+
+
+async def test_app_token_needs_a_person_and_others_cannot_have_one(gateway, auth):
+    app_client = await register(gateway, auth, "app")
+    form = {
+        "grant_type": "client_credentials",
+        **{k: app_client[k] for k in ("client_id", "client_secret")},
+    }
+    missing = await gateway.post("/auth/token", data=form)
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "person_id"
+    ok = await gateway.post("/auth/token", data={**form, "person_id": "7"})
+    assert ok.status_code == 200 and ok.json()["scope"] == "app person:7"
+
+
+async def test_bound_kinds_need_a_code(gateway, auth):
+    response = await gateway.post(
+        "/auth/clients", json={"kind": "institution"}, headers=auth("admin")
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "bind"
+
+
+async def test_only_admins_register_clients(gateway, auth):
+    response = await gateway.post(
+        "/auth/clients", json={"kind": "admin"}, headers=auth("pharmacy", "P37160200007")
+    )
+    assert response.status_code == 403
+
+
+async def test_forged_or_malformed_token_is_rejected_before_forwarding(gateway, token):
+    genuine = token("admin")
+    header, payload, signature = genuine.split(".")
+    forged = f"{header}.{payload}.{signature[::-1]}"
+    for value in (f"Bearer {forged}", "Bearer not-a-jwt", f"Basic {genuine}"):
+        response = await gateway.get("/enrollment/v1/persons", headers={"Authorization": value})
+        # 401, not the 503 forwarding to a dead upstream would give: nothing was forwarded.
+        assert response.status_code == 401, value
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_service_down_is_503_problem_with_request_id(gateway, auth):
+    response = await gateway.get(
+        "/enrollment/v1/persons", headers={**auth("admin"), "X-Request-ID": "trace-123"}
+    )
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] == "trace-123"
+    assert response.json()["request_id"] == "trace-123"
+
+
+async def test_unknown_path_and_wrong_method(gateway):
+    unknown = await gateway.get("/nowhere/at/all")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+    wrong = await gateway.get("/auth/token")
+    assert wrong.status_code == 405 and wrong.json()["status"] == 405
+
+
+async def test_rate_limit_is_429_with_retry_after(settings_for, auth):
+    app = create_app(
+        settings_for("gateway", service_urls=DOWN, rate_limit_per_second=0.5, rate_limit_burst=2)
+    )
+    headers = auth("station", "9")
+    async with running(fastapi_of(app), asgi=app) as client:
+        statuses = [
+            (await client.get("/stations/v1/service-items", headers=headers)).status_code
+            for _ in range(3)
+        ]
+        assert statuses[:2] == [503, 503]  # let through, upstream down
+        assert statuses[2] == 429
+        limited = await client.get("/stations/v1/service-items", headers=headers)
+        assert int(limited.headers["retry-after"]) >= 1
+        # Another client has its own bucket.
+        other = await client.get("/stations/v1/service-items", headers=auth("station", "10"))
+        assert other.status_code == 503

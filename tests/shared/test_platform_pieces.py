@@ -1,0 +1,72 @@
+"""Pagination cursors, the circuit breaker, rate-limit buckets, the regions list."""
+
+import time
+
+import pytest
+
+from gateway.ratelimit import TokenBuckets, retry_after_header
+from shared import regions
+from shared.errors import ProblemError
+from shared.http import BreakerState, CircuitBreaker
+from shared.money import round_money
+from shared.pagination import decode_cursor, encode_cursor
+
+
+def test_cursor_round_trip_and_garbage_is_a_422():
+    assert decode_cursor(encode_cursor([42, "x"])) == [42, "x"]
+    with pytest.raises(ProblemError) as caught:
+        decode_cursor("%%%")
+    assert caught.value.status == 422
+
+
+def test_breaker_opens_after_threshold_then_half_opens_one_probe():
+    breaker = CircuitBreaker("x", threshold=3, reset_seconds=0.05)
+    for _ in range(2):
+        breaker.record_failure()
+    assert breaker.state is BreakerState.closed and breaker.allow()
+    breaker.record_failure()
+    assert breaker.state is BreakerState.open and not breaker.allow()
+    time.sleep(0.06)
+    assert breaker.state is BreakerState.half_open
+    assert breaker.allow() and not breaker.allow()  # one probe at a time
+    breaker.record_success()
+    assert breaker.state is BreakerState.closed and breaker.allow()
+
+
+def test_failed_probe_reopens():
+    breaker = CircuitBreaker("x", threshold=1, reset_seconds=0.05)
+    breaker.record_failure()
+    time.sleep(0.06)
+    assert breaker.allow()
+    breaker.record_failure()
+    assert breaker.state is BreakerState.open
+
+
+def test_token_bucket_allows_burst_then_says_how_long_to_wait():
+    buckets = TokenBuckets(rate=2.0, burst=3)
+    assert [buckets.take("a", now=0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = buckets.take("a", now=0.0)
+    assert wait == pytest.approx(0.5)
+    assert retry_after_header(wait) == "1"
+    assert buckets.take("b", now=0.0) == 0.0  # per client
+    assert buckets.take("a", now=0.5) == 0.0  # refilled
+
+
+def test_regions_reference_list():
+    counties = regions.counties()
+    assert len(counties) == 7 and all(c.code.startswith(regions.CITY_CODE) for c in counties)
+    townships = regions.townships()
+    assert len({t.code for t in townships}) == len(townships)
+    assert all(regions.region(t.parent or "") is not None for t in townships)
+    assert regions.is_in_city("371602001001") and not regions.is_in_city("370304")
+    assert regions.is_known_in_city("371602001") and not regions.is_known_in_city("371699")
+
+
+@pytest.mark.parametrize(
+    ("value", "rounded"),
+    [("0.005", "0.01"), ("0.004", "0.00"), ("-0.005", "-0.01"), ("2.675", "2.68")],
+)
+def test_money_rounds_half_up(value, rounded):
+    from decimal import Decimal
+
+    assert round_money(Decimal(value)) == Decimal(rounded)
