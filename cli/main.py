@@ -13,7 +13,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from cli.processes import Supervisor, uvicorn_command
+from cli.processes import Supervisor, ports_from, uvicorn_command
 from cli.stack import (
     DEMO_CLIENTS,
     Stack,
@@ -106,6 +106,9 @@ def serve(
 @app.command()
 def up(
     seed: Annotated[bool, typer.Option(help="Load demo data")] = True,
+    port: Annotated[
+        int, typer.Option(help="The gateway's port; the services take the next four")
+    ] = GATEWAY.port,
 ) -> None:
     """Database, migrations, demo data and clients, then all five processes; Ctrl-C stops all."""
     settings = get_settings()
@@ -125,7 +128,12 @@ def up(
             ensure_demo_clients(boot, settings.data_dir.resolve() / "demo-clients.json")
         )
         console.print(f"[green]✓[/] demo clients ({len(DEMO_CLIENTS)} kinds): {credentials}")
-        supervisor = Supervisor(boot, stack.keys(), log_dir=settings.data_dir.resolve() / "logs")
+        supervisor = Supervisor(
+            boot,
+            stack.keys(),
+            ports=ports_from(port),
+            log_dir=settings.data_dir.resolve() / "logs",
+        )
         with console.status("starting processes"):
             supervisor.start_all()
             for spec in ALL_PROCESSES:

@@ -17,6 +17,14 @@ from shared.dbadmin import Bootstrap
 from shared.topology import ALL_PROCESSES, GATEWAY, SERVICES, ServiceSpec
 
 
+def ports_from(gateway_port: int) -> dict[str, int]:
+    """The gateway on ``gateway_port``, the services on the ports after it, in topology order."""
+    ports = {GATEWAY.name: gateway_port}
+    for offset, spec in enumerate(SERVICES, start=1):
+        ports[spec.name] = gateway_port + offset
+    return ports
+
+
 def uvicorn_command(spec: ServiceSpec, host: str, port: int) -> list[str]:
     factory = "gateway.app:create_app" if spec is GATEWAY else spec.app_factory
     return [

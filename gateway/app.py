@@ -20,7 +20,7 @@ from shared.app import health_router
 from shared.auth import Admin, ClientKind, TokenSigner, TokenVerifier
 from shared.db import Database, DbSession
 from shared.errors import install_error_handlers, problems
-from shared.http import CircuitBreaker, ServiceClient, make_client
+from shared.http import CircuitBreaker, ServiceClient
 from shared.logging import configure_logging
 from shared.middleware import RequestContextMiddleware
 from shared.settings import Settings, get_settings
@@ -130,20 +130,18 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         for spec in SERVICES:
             upstreams[spec.name] = Upstream(
                 spec.name,
-                make_client(
-                    settings.service_urls[spec.name],
-                    timeout=settings.upstream_timeout_seconds,
-                    connect_timeout=settings.upstream_connect_timeout_seconds,
-                ),
+                settings.service_urls[spec.name],
                 CircuitBreaker(
                     spec.name, settings.breaker_failure_threshold, settings.breaker_reset_seconds
                 ),
+                timeout=settings.upstream_timeout_seconds,
+                connect_timeout=settings.upstream_connect_timeout_seconds,
             )
         try:
             yield
         finally:
             for upstream in upstreams.values():
-                await upstream.client.aclose()
+                await upstream.aclose()
             for client in doc_clients.values():
                 await client.aclose()
             upstreams.clear()

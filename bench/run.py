@@ -1,0 +1,192 @@
+"""``make bench``: bring the stack up on its own database, load it, and measure each scenario
+with wrk from a second process on loopback, next to a bare ASGI app as the ceiling.
+
+Environment: BENCH_SECONDS (per scenario, default 10), BENCH_CONNECTIONS (default 32),
+BENCH_ONLY (comma-separated scenario names), YIBAO_DATABASE_URL (a server instead of the
+embedded one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import wrk
+from bench.scenarios import Scenario, all_scenarios, modules
+from cli.processes import Supervisor, ports_from
+from cli.stack import Stack, migrate_all, seed_all
+from shared.auth import ClientKind, Principal, TokenSigner
+from shared.db import Database
+from shared.dbadmin import Bootstrap, bootstrap, with_user_db
+from shared.settings import Settings, get_settings
+from shared.topology import ALL_PROCESSES, service
+from tests.e2e.conftest import free_port_block
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass
+class BenchContext:
+    boot: Bootstrap
+    supervisor: Supervisor
+    signer: TokenSigner
+
+    @property
+    def gateway_url(self) -> str:
+        return self.supervisor.url("gateway")
+
+    def service_url(self, name: str) -> str:
+        return self.supervisor.url(name)
+
+    def token(self, kind: str, bound: str | None = None, person_id: int | None = None) -> str:
+        return self.signer.issue(
+            Principal(f"bench-{kind}", ClientKind(kind), bound=bound, person_id=person_id)
+        )
+
+    def auth(
+        self, kind: str, bound: str | None = None, person_id: int | None = None
+    ) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(kind, bound, person_id)}"}
+
+    def database(self, name: str) -> Database:
+        """A connection to one service's schema, for loading bulk data."""
+        return Database(self.boot.url_for(service(name)), schema=name, pool_size=2)
+
+
+def start_hello(port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.hello:app", "--host", "127.0.0.1",
+         "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+         "--no-access-log", "--log-level", "warning"],
+    )  # fmt: skip
+
+
+def wait_for(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def measure(scenario: Scenario, seconds: int, connections: int) -> wrk.Figures:
+    kwargs: dict[str, Any] = {
+        "method": scenario.method,
+        "headers": scenario.headers,
+        "body": scenario.body,
+        "script": scenario.script,
+        "connections": connections,
+    }
+    wrk.run(scenario.url, seconds=2, **kwargs)  # warm-up: pools, caches, JIT of the plans
+    return wrk.run(scenario.url, seconds=seconds, **kwargs)
+
+
+def main() -> None:
+    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    connections = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+    only = {s for s in os.environ.get("BENCH_ONLY", "").split(",") if s}
+    settings = get_settings()
+    stack = Stack.open(settings)
+    supervisor: Supervisor | None = None
+    hello: subprocess.Popen[bytes] | None = None
+    try:
+        boot = asyncio.run(bootstrap(with_user_db(stack.admin_url, "yibao_bench")))
+        print("bench: migrating and seeding the yibao_bench database", file=sys.stderr)
+        migrate_all(boot)
+        asyncio.run(seed_all(boot))
+        keys = stack.keys()
+        base = free_port_block(6)
+        supervisor = Supervisor(
+            boot,
+            keys,
+            ports=ports_from(base),
+            log_dir=RESULTS / "logs",
+            extra_env={
+                "YIBAO_RATE_LIMIT_PER_SECOND": "1000000",
+                "YIBAO_RATE_LIMIT_BURST": "1000000",
+                "YIBAO_RATE_LIMIT_ANONYMOUS_PER_SECOND": "1000000",
+                "YIBAO_RATE_LIMIT_ANONYMOUS_BURST": "1000000",
+            },
+        )
+        signer = TokenSigner(Settings(jwt_private_key_file=keys[0], jwt_public_key_file=keys[1]))
+        ctx = BenchContext(boot, supervisor, signer)
+        for module in modules():
+            prepare = getattr(module, "prepare", None)
+            if prepare is not None:
+                print(f"bench: preparing {module.__name__}", file=sys.stderr)
+                asyncio.run(prepare(ctx))
+        supervisor.start_all()
+        for spec in ALL_PROCESSES:
+            supervisor.wait_healthy(spec.name)
+        hello = start_hello(base + 5)
+        hello_url = f"http://127.0.0.1:{base + 5}/"
+        wait_for(hello_url)
+
+        results: dict[str, dict[str, float]] = {}
+        ceiling = measure(Scenario("bare_asgi_hello", hello_url), seconds, connections)
+        results["bare_asgi_hello"] = _row(ceiling, ceiling)
+        for scenario in all_scenarios(ctx):
+            if only and scenario.name not in only:
+                continue
+            print(f"bench: {scenario.name}", file=sys.stderr)
+            figures = measure(scenario, seconds, connections)
+            results[scenario.name] = _row(figures, ceiling)
+            if figures.errors:
+                results[scenario.name]["errors"] = figures.errors
+        _report(results, seconds, connections)
+    finally:
+        if hello is not None:
+            hello.terminate()
+            hello.wait()
+        if supervisor is not None:
+            supervisor.stop_all()
+        stack.close()
+
+
+def _row(figures: wrk.Figures, ceiling: wrk.Figures) -> dict[str, float]:
+    return {
+        "rps": round(figures.rps, 1),
+        "p50_ms": round(figures.p50_ms, 2),
+        "p99_ms": round(figures.p99_ms, 2),
+        "ratio": round(figures.rps / ceiling.rps, 3),
+    }
+
+
+def _report(results: dict[str, dict[str, float]], seconds: int, connections: int) -> None:
+    print(f"\n{seconds}s per scenario, {connections} connections, wrk on loopback")
+    print(f"{'scenario':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'× hello':>10}")
+    for name, row in results.items():
+        line = f"{name:<34}{row['rps']:>10.0f}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}{row['ratio']:>10.3f}"
+        if row.get("errors"):
+            line += f"   ({int(row['errors'])} errors)"
+        print(line)
+    direct = results.get("service_health_direct")
+    through = results.get("gateway_service_health")
+    if direct and through:
+        print(f"\ngateway → service / direct service: {through['rps'] / direct['rps']:.2f}")
+        for name, row in results.items():
+            if name not in ("bare_asgi_hello", "service_health_direct", "gateway_service_health"):
+                print(f"{name} / gateway → service health: {row['rps'] / through['rps']:.2f}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nfigures written to {path}")
+
+
+if __name__ == "__main__":
+    main()

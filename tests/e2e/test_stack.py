@@ -1,0 +1,88 @@
+"""End to end: the gateway and the four services as real processes."""
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from cli.stack import create_clients
+from shared.auth import ClientKind
+from shared.topology import SERVICES
+
+pytestmark = pytest.mark.xdist_group("e2e")
+
+
+def gateway_client(live) -> httpx.Client:
+    return httpx.Client(base_url=live.url("gateway"), timeout=10.0)
+
+
+def test_ready_and_the_merged_document_holds_every_service(live):
+    with gateway_client(live) as gw:
+        ready = gw.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert set(ready.json()["checks"]) == {"database", *(s.name for s in SERVICES)}
+        paths = gw.get("/openapi.json").json()["paths"]
+        for spec in SERVICES:
+            assert any(p.startswith(f"/{spec.name}/v1/") for p in paths), spec.name
+        assert "/auth/token" in paths
+        assert "text/html" in gw.get("/docs").headers["content-type"]
+
+
+def test_unknown_path_missing_and_forged_tokens(live):
+    with gateway_client(live) as gw:
+        unknown = gw.get("/no/such/thing")
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"] == "application/problem+json"
+        assert gw.get("/enrollment/v1/persons").status_code == 401
+        forged = gw.get(
+            "/enrollment/v1/persons", headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}
+        )
+        assert forged.status_code == 401
+        assert forged.json()["title"] == "Unauthorized"
+
+
+def test_issued_token_works_through_the_gateway_and_request_id_reaches_the_logs(live, database):
+    created = asyncio.run(create_clients(database, ((ClientKind.admin, None, "e2e admin"),)))[0]
+    with gateway_client(live) as gw:
+        token = gw.post(
+            "/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": created["client_id"],
+                "client_secret": created["client_secret"],
+            },
+        ).json()["access_token"]
+        request_id = f"e2e-{time.time_ns()}"
+        response = gw.get(
+            "/enrollment/v1/persons?limit=1",
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_id},
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["x-request-id"] == request_id
+    for name in ("gateway", "enrollment"):
+        log = (live.log_dir / f"{name}.log").read_text()
+        assert request_id in log, name
+
+
+def test_a_stopped_service_is_503_the_others_answer_and_it_comes_back(live):
+    with gateway_client(live) as gw:
+        live.stop("stations")
+        try:
+            started = time.monotonic()
+            down = gw.get("/stations/v1/service-items")
+            assert down.status_code == 503
+            assert down.headers["content-type"] == "application/problem+json"
+            assert time.monotonic() - started < 3.0  # within the gateway's upstream timeout
+            assert gw.get("/claims/v1/policies").status_code == 200
+        finally:
+            live.start("stations")
+            live.wait_healthy("stations")
+        deadline = time.monotonic() + 10
+        status = None
+        while time.monotonic() < deadline:
+            status = gw.get("/stations/v1/service-items").status_code
+            if status == 200:
+                break
+            time.sleep(0.2)
+        assert status == 200
