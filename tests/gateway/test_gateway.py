@@ -133,3 +133,23 @@ async def test_rate_limit_is_429_with_retry_after(settings_for, auth):
         # Another client has its own bucket.
         other = await client.get("/stations/v1/service-items", headers=auth("station", "10"))
         assert other.status_code == 503
+
+
+async def test_slow_service_is_504_problem(settings_for, auth):
+    import asyncio
+
+    async def never_answer(reader, writer):
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    urls = {**DOWN, "claims": f"http://127.0.0.1:{port}"}
+    app = create_app(settings_for("gateway", service_urls=urls, upstream_timeout_seconds=0.3))
+    try:
+        async with running(fastapi_of(app), asgi=app) as client:
+            response = await client.get("/claims/v1/policies", headers=auth("admin"))
+            assert response.status_code == 504
+            assert response.headers["content-type"] == "application/problem+json"
+    finally:
+        server.close()

@@ -1,0 +1,106 @@
+"""The HTTP client between services: retries, the breaker, request IDs, error mapping."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from shared.context import request_id_var
+from shared.errors import UpstreamTimeout, UpstreamUnavailable
+from shared.http import BreakerState, CircuitBreaker, ServiceClient
+
+
+def client_with(handler, *, retries=2, threshold=5) -> ServiceClient:
+    return ServiceClient(
+        "upstream",
+        "http://upstream",
+        retries=retries,
+        breaker=CircuitBreaker("upstream", threshold=threshold, reset_seconds=60),
+        transport=httpx.MockTransport(handler),
+    )
+
+
+async def test_get_is_retried_on_503_and_carries_the_request_id():
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.headers.get("x-request-id"))
+        return httpx.Response(503 if len(calls) < 3 else 200, json={"ok": True})
+
+    token = request_id_var.set("req-42")
+    try:
+        response = await client_with(handler).get("/thing")
+    finally:
+        request_id_var.reset(token)
+    assert response.status_code == 200
+    assert calls == ["req-42"] * 3
+
+
+async def test_post_is_never_retried():
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(503)
+
+    with pytest.raises(UpstreamUnavailable):
+        await client_with(handler).post("/settle", json={})
+    assert calls == 1
+
+
+async def test_4xx_is_returned_not_raised_and_does_not_count_as_failure():
+    client = client_with(lambda r: httpx.Response(404, json={"title": "Not found"}), threshold=1)
+    assert (await client.get("/missing")).status_code == 404
+    assert client.breaker.state is BreakerState.closed
+
+
+async def test_open_breaker_fails_fast_without_calling():
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("refused", request=request)
+
+    client = client_with(handler, retries=0, threshold=2)
+    for _ in range(2):
+        with pytest.raises(UpstreamUnavailable):
+            await client.get("/x")
+    assert client.breaker.state is BreakerState.open
+    with pytest.raises(UpstreamUnavailable, match="circuit open"):
+        await client.get("/x")
+    assert calls == 2
+
+
+async def test_a_slow_upstream_is_a_504():
+    async def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(UpstreamTimeout):
+        await client_with(handler, retries=0).get("/slow")
+
+
+async def test_real_refused_connection_is_503_not_timeout():
+    client = ServiceClient("down", "http://127.0.0.1:9", retries=0)
+    try:
+        with pytest.raises(UpstreamUnavailable):
+            await client.get("/healthz")
+    finally:
+        await client.aclose()
+
+
+async def test_real_slow_upstream_is_504():
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = ServiceClient("slow", f"http://127.0.0.1:{port}", timeout=0.3, retries=0)
+    try:
+        with pytest.raises(UpstreamTimeout):
+            await client.get("/healthz")
+    finally:
+        await client.aclose()
+        server.close()
