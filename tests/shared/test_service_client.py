@@ -104,3 +104,47 @@ async def test_real_slow_upstream_is_504():
     finally:
         await client.aclose()
         server.close()
+
+
+async def test_over_the_network_json_params_and_request_id_arrive():
+    from aiohttp import web
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "request_id": request.headers.get("X-Request-ID"),
+                "authorization": request.headers.get("Authorization"),
+                "query": dict(request.query),
+                "body": await request.json() if request.can_read_body else None,
+            },
+            status=201 if request.method == "POST" else 200,
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/echo", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    client = ServiceClient("echo", f"http://127.0.0.1:{port}")
+    token = request_id_var.set("net-7")
+    try:
+        got = await client.post(
+            "/echo",
+            json={"amount": "12.30"},
+            params={"date": "2026-01-01"},
+            headers={"Authorization": "Bearer t"},
+        )
+        assert got.status_code == 201
+        assert got.json() == {
+            "request_id": "net-7",
+            "authorization": "Bearer t",
+            "query": {"date": "2026-01-01"},
+            "body": {"amount": "12.30"},
+        }
+        assert got.headers["content-type"].startswith("application/json")
+    finally:
+        request_id_var.reset(token)
+        await client.aclose()
+        await runner.cleanup()
