@@ -112,6 +112,7 @@ def create_service_app(
         app.state.database = Database(
             settings.database_url,
             schema=spec.schema,
+            read_url=settings.database_read_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )

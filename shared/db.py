@@ -85,6 +85,7 @@ class Database:
         url: str,
         *,
         schema: str | None = None,
+        read_url: str | None = None,
         pool_size: int = 10,
         max_overflow: int = 10,
         **kwargs: Any,
@@ -103,6 +104,23 @@ class Database:
             **kwargs,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_engine: AsyncEngine = (
+            create_async_engine(
+                to_asyncpg_url(read_url),
+                connect_args=connect_args,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_recycle=1800,
+            )
+            if read_url
+            else self.engine
+        )
+        # Reads run in autocommit: no BEGIN/COMMIT round trips on the hot read paths, and a
+        # replica (read_url) can serve them.
+        self.read_sessions = async_sessionmaker(
+            self.read_engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+        )
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -110,6 +128,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def get_database(request: Request) -> Database:
@@ -130,3 +150,16 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 DbSession = Annotated[AsyncSession, Depends(_session, scope="function")]
 """The one session (and transaction) of a request."""
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_database(request).read_sessions() as session:
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+"""A session for reads only (autocommit; a read replica where one is configured).
+
+Kept apart from :data:`DbSession` so a route's signature says it changes nothing, and so public
+searches can be moved to replicas by configuration alone.
+"""

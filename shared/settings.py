@@ -24,6 +24,9 @@ class Settings(BaseSettings):
             "embedded server under data_dir."
         ),
     )
+    database_read_url: str | None = Field(
+        None, description="A read replica for ReadSession routes; unset: the primary."
+    )
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_role_password: str | None = Field(
