@@ -34,3 +34,33 @@ def all_scenarios(ctx: Any) -> list[Scenario]:
     for module in modules():
         out.extend(module.scenarios(ctx))
     return out
+
+
+def lua_random_requests(
+    path_template: str,
+    variables: dict[str, tuple[float, float, bool]],
+    *,
+    headers: dict[str, str] | None = None,
+    method: str = "GET",
+    body: str | None = None,
+) -> str:
+    """A wrk script whose every request fills ``{name}`` placeholders of ``path_template``
+    with a fresh random value from ``variables[name] = (low, high, integer)``, so a scenario
+    reads many rows, not one cached one."""
+    lines = ["math.randomseed(os.time())"]
+    for key, value in (headers or {}).items():
+        lines.append(f'wrk.headers["{key}"] = "{value}"')
+    if body is not None:
+        escaped = body.replace("\\", "\\\\").replace('"', '\\"')
+        lines.append(f'wrk.body = "{escaped}"')
+    lines.append("request = function()")
+    lua_path = '"' + path_template + '"'
+    for name, (low, high, integer) in variables.items():
+        if integer:
+            value = f"math.random({int(low)}, {int(high)})"
+        else:
+            value = f'string.format("%.6f", {low} + math.random() * ({high} - {low}))'
+        lua_path = lua_path.replace("{" + name + "}", f'" .. {value} .. "')
+    lines.append(f'  return wrk.format("{method}", {lua_path})')
+    lines.append("end")
+    return "\n".join(lines) + "\n"
