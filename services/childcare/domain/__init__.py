@@ -1,0 +1,1 @@
+"""Pure childcare rules: no I/O, tested exhaustively."""
