@@ -1,24 +1,526 @@
-"""Routes of the claims API."""
+"""Routes of the claims API: thin, the rules live in :mod:`service` and :mod:`domain`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from services.claims.models import BenefitPolicy
-from services.claims.schemas import PolicyOut
+from services.claims import (
+    catalog,
+    idempotency,
+    reimbursements,
+    repository,
+    service,
+    supervision,
+)
+from services.claims.auth import (
+    ClaimSubmitter,
+    PersonReader,
+    SettlementReader,
+    Settler,
+    ensure_at_own_institution,
+    ensure_may_read_person,
+    ensure_may_read_settlement,
+)
+from services.claims.clients import Enrollment, Stations
+from services.claims.domain.supervision import FlagKind
+from services.claims.flows import gather_inputs
+from services.claims.models import AuditFlag, Drug
+from services.claims.schemas import (
+    AccumulatorsOut,
+    CalendarYearIn,
+    CalendarYearOut,
+    CaseCreate,
+    CaseOut,
+    CaseUpdate,
+    DrugOut,
+    ExplanationOfBenefits,
+    FlagOut,
+    FundTotal,
+    PolicyCreate,
+    PolicyOut,
+    RecheckOut,
+    ReimbursementCreate,
+    ReimbursementOut,
+    Rejection,
+    SettlementRequest,
+)
+from shared.auth import Admin, ClientKind
 from shared.db import DbSession
-from shared.errors import problems
+from shared.errors import Conflict, NotFound, problems
+from shared.pagination import Page, Pagination
 
-router = APIRouter(prefix="/claims/v1", tags=["policies"])
+router = APIRouter(prefix="/claims/v1")
+
+
+# --- policies -----------------------------------------------------------------------------------
 
 
 @router.get(
     "/policies",
+    tags=["policies"],
     summary="Benefit policy versions, oldest first",
     response_model=list[PolicyOut],
     responses=problems(422),
 )
 async def list_policies(session: DbSession) -> list[PolicyOut]:
-    rows = await session.scalars(select(BenefitPolicy).order_by(BenefitPolicy.effective_from))
-    return [PolicyOut.model_validate(row) for row in rows]
+    return await service.list_policies(session)
+
+
+@router.post(
+    "/policies",
+    tags=["policies"],
+    summary="Add a policy version, in force from its effective_from (admin)",
+    status_code=201,
+    response_model=PolicyOut,
+    responses=problems(401, 403, 409, 422),
+)
+async def create_policy(body: PolicyCreate, session: DbSession, _: Admin) -> PolicyOut:
+    return await service.create_policy(session, body)
+
+
+# --- settlements --------------------------------------------------------------------------------
+
+
+@router.post(
+    "/settlements/preview",
+    tags=["settlements"],
+    summary="Pre-settle (试算): the explanation of benefits, nothing recorded",
+    response_model=ExplanationOfBenefits,
+    responses=problems(401, 403, 404, 422, 503, 504),
+)
+async def preview_settlement(
+    body: SettlementRequest,
+    session: DbSession,
+    principal: Settler,
+    enrollment: Enrollment,
+    stations: Stations,
+) -> ExplanationOfBenefits:
+    ensure_at_own_institution(principal, body.institution_code)
+    inputs = await gather_inputs(principal, body, enrollment, stations)
+    return await service.preview(session, body, inputs)
+
+
+@router.post(
+    "/settlements",
+    tags=["settlements"],
+    summary="Settle a visit (一站式结算); a retry with the same Idempotency-Key pays once",
+    status_code=201,
+    response_model=ExplanationOfBenefits,
+    responses=problems(401, 403, 404, 422, 503, 504),
+)
+async def create_settlement(
+    body: SettlementRequest,
+    key: idempotency.IdempotencyKeyHeader,
+    session: DbSession,
+    principal: Settler,
+    enrollment: Enrollment,
+    stations: Stations,
+) -> Any:
+    ensure_at_own_institution(principal, body.institution_code)
+    request_hash = idempotency.fingerprint("POST /settlements", body.model_dump(mode="json"))
+    # The calls come before the session's first statement: no connection or lock is held
+    # while another service answers.
+    inputs = await gather_inputs(principal, body, enrollment, stations)
+    winner = await idempotency.claim(session, principal.client_id, key, request_hash)
+    if winner is not None:
+        return idempotency.replay(winner, request_hash)
+    answer = service.jsonable(await service.settle(session, principal, body, inputs))
+    await idempotency.remember(session, principal.client_id, key, 201, answer)
+    return JSONResponse(answer, status_code=201)
+
+
+@router.post(
+    "/settlements/{settlement_id}/reversal",
+    tags=["settlements"],
+    summary="Reverse a settlement (冲正), giving back its accumulators",
+    response_model=ExplanationOfBenefits,
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def reverse_settlement(
+    settlement_id: int,
+    key: idempotency.IdempotencyKeyHeader,
+    session: DbSession,
+    principal: Settler,
+) -> Any:
+    request_hash = idempotency.fingerprint(f"POST /settlements/{settlement_id}/reversal", None)
+    earlier = await idempotency.seen(session, principal.client_id, key)
+    if earlier is not None:
+        return idempotency.replay(earlier, request_hash)
+    row = await service.get_settlement(session, settlement_id)
+    ensure_may_read_settlement(principal, row.id, row.person_id, row.institution_code)
+    winner = await idempotency.claim(session, principal.client_id, key, request_hash)
+    if winner is not None:
+        return idempotency.replay(winner, request_hash)
+    answer = service.jsonable(await service.reverse(session, row))
+    await idempotency.remember(session, principal.client_id, key, 200, answer)
+    return JSONResponse(answer)
+
+
+@router.get(
+    "/settlements/{settlement_id}",
+    tags=["settlements"],
+    summary="Read a settlement's explanation of benefits",
+    response_model=ExplanationOfBenefits,
+    responses=problems(401, 403, 404),
+)
+async def get_settlement(
+    settlement_id: int, session: DbSession, principal: SettlementReader
+) -> ExplanationOfBenefits:
+    row = await service.get_settlement(session, settlement_id)
+    ensure_may_read_settlement(principal, row.id, row.person_id, row.institution_code)
+    return service.settlement_out(row)
+
+
+@router.get(
+    "/persons/{person_id}/settlements",
+    tags=["settlements"],
+    summary="A person's settlements, newest first",
+    response_model=Page[ExplanationOfBenefits],
+    responses=problems(401, 403, 404, 422),
+)
+async def list_person_settlements(
+    person_id: int, session: DbSession, principal: PersonReader, page: Pagination
+) -> Page[ExplanationOfBenefits]:
+    ensure_may_read_person(principal, person_id)
+    before = int(page.after) if page.after is not None else None
+    rows = await repository.person_settlements(session, person_id, before, page.limit + 1)
+    rows, cursor = page.page(rows, key=lambda s: s.id)
+    return Page(
+        items=[service.settlement_out(r, with_accumulators=False) for r in rows],
+        next_cursor=cursor,
+    )
+
+
+@router.get(
+    "/persons/{person_id}/accumulators",
+    tags=["settlements"],
+    summary="What a person's fund layers paid this year, pool by pool, against each cap",
+    response_model=AccumulatorsOut,
+    responses=problems(401, 403, 404, 422),
+)
+async def get_accumulators(
+    person_id: int,
+    session: DbSession,
+    principal: PersonReader,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+) -> AccumulatorsOut:
+    ensure_may_read_person(principal, person_id)
+    return await service.person_accumulators(session, person_id, year)
+
+
+# --- catalog ------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/catalog/drugs",
+    tags=["catalog"],
+    summary="Search the drug catalog by code, pinyin initials or Chinese name (public)",
+    response_model=Page[DrugOut],
+    responses=problems(422),
+)
+async def list_drugs(
+    session: DbSession,
+    page: Pagination,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=50, description="Code or pinyin-initials prefix (atf), or part of the name"
+        ),
+    ] = None,
+    procured: Annotated[bool | None, Query(description="Only (not) nationally procured")] = None,
+) -> Page[DrugOut]:
+    statement = catalog.search(q, procured)
+    if page.after is not None:
+        statement = statement.where(Drug.code > str(page.after))
+    rows = list(await session.scalars(statement.order_by(Drug.code).limit(page.limit + 1)))
+    rows, cursor = page.page(rows, key=lambda d: d.code)
+    return Page(items=[DrugOut.model_validate(d) for d in rows], next_cursor=cursor)
+
+
+@router.get(
+    "/catalog/drugs/{code}",
+    tags=["catalog"],
+    summary="One drug of the catalog (public)",
+    response_model=DrugOut,
+    responses=problems(404, 422),
+)
+async def get_drug(
+    code: Annotated[str, Path(max_length=40, examples=["XA0001"])], session: DbSession
+) -> DrugOut:
+    drug = await session.get(Drug, code)
+    if drug is None:
+        raise NotFound(f"drug {code} is not in the catalog")
+    return DrugOut.model_validate(drug)
+
+
+# --- manual reimbursement -----------------------------------------------------------------------
+
+
+@router.post(
+    "/reimbursements",
+    tags=["reimbursements"],
+    summary="Submit a manual reimbursement with its receipts; the 10-working-day clock starts",
+    status_code=201,
+    response_model=ReimbursementOut,
+    responses=problems(401, 403, 404, 422),
+)
+async def submit_reimbursement(
+    body: ReimbursementCreate, session: DbSession, principal: ClaimSubmitter
+) -> ReimbursementOut:
+    return reimbursements.reimbursement_out(await reimbursements.submit(session, principal, body))
+
+
+@router.get(
+    "/reimbursements",
+    tags=["reimbursements"],
+    summary="Reimbursements, oldest first; ?overdue=true lists those past their deadline",
+    response_model=Page[ReimbursementOut],
+    responses=problems(401, 403, 422),
+)
+async def list_reimbursements(
+    session: DbSession,
+    principal: ClaimSubmitter,
+    page: Pagination,
+    overdue: bool | None = None,
+    status: Annotated[str | None, Query(pattern="^(submitted|approved|rejected|paid)$")] = None,
+    person_id: int | None = None,
+) -> Page[ReimbursementOut]:
+    if principal.kind is ClientKind.app:
+        person_id = principal.person_id
+    on = reimbursements.today()
+    statement = reimbursements.listing(
+        overdue=overdue,
+        status=status,
+        person_id=person_id,
+        after=int(page.after) if page.after is not None else None,
+        on=on,
+    )
+    rows = list(await session.scalars(statement.limit(page.limit + 1)))
+    rows, cursor = page.page(rows, key=lambda r: r.id)
+    return Page(items=[reimbursements.reimbursement_out(r, on) for r in rows], next_cursor=cursor)
+
+
+@router.get(
+    "/reimbursements/{reimbursement_id}",
+    tags=["reimbursements"],
+    summary="Read a reimbursement",
+    response_model=ReimbursementOut,
+    responses=problems(401, 403, 404),
+)
+async def get_reimbursement(
+    reimbursement_id: int, session: DbSession, principal: ClaimSubmitter
+) -> ReimbursementOut:
+    row = await reimbursements.get(session, principal, reimbursement_id)
+    return reimbursements.reimbursement_out(row)
+
+
+@router.post(
+    "/reimbursements/{reimbursement_id}/approve",
+    tags=["reimbursements"],
+    summary="Approve: the settlement calculation by service date (admin)",
+    response_model=ReimbursementOut,
+    responses=problems(401, 403, 404, 409, 422, 503, 504),
+)
+async def approve_reimbursement(
+    reimbursement_id: int,
+    session: DbSession,
+    principal: Admin,
+    enrollment: Enrollment,
+    stations: Stations,
+) -> ReimbursementOut:
+    row = await reimbursements.get(session, principal, reimbursement_id)
+    if row.status != "submitted":
+        raise Conflict(f"reimbursement {row.id} is {row.status}, not submitted")
+    inputs = await gather_inputs(
+        principal, reimbursements.as_settlement_request(row), enrollment, stations
+    )
+    return reimbursements.reimbursement_out(
+        await reimbursements.approve(session, principal, row, inputs)
+    )
+
+
+@router.post(
+    "/reimbursements/{reimbursement_id}/reject",
+    tags=["reimbursements"],
+    summary="Reject with a reason (admin)",
+    response_model=ReimbursementOut,
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def reject_reimbursement(
+    reimbursement_id: int, body: Rejection, session: DbSession, principal: Admin
+) -> ReimbursementOut:
+    row = await reimbursements.reject(session, principal, reimbursement_id, body.reason)
+    return reimbursements.reimbursement_out(row)
+
+
+@router.post(
+    "/reimbursements/{reimbursement_id}/pay",
+    tags=["reimbursements"],
+    summary="Pay an approved reimbursement (admin); a retry with the same key pays once",
+    response_model=ReimbursementOut,
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def pay_reimbursement(
+    reimbursement_id: int,
+    key: idempotency.IdempotencyKeyHeader,
+    session: DbSession,
+    principal: Admin,
+) -> Any:
+    request_hash = idempotency.fingerprint(f"POST /reimbursements/{reimbursement_id}/pay", None)
+    earlier = await idempotency.seen(session, principal.client_id, key)
+    if earlier is not None:
+        return idempotency.replay(earlier, request_hash)
+    winner = await idempotency.claim(session, principal.client_id, key, request_hash)
+    if winner is not None:
+        return idempotency.replay(winner, request_hash)
+    row = await reimbursements.pay(session, reimbursement_id)
+    answer = reimbursements.reimbursement_out(row).model_dump(mode="json")
+    await idempotency.remember(session, principal.client_id, key, 200, answer)
+    return JSONResponse(answer)
+
+
+@router.post(
+    "/calendar/{year}",
+    tags=["reimbursements"],
+    summary="Load a year's published holidays and make-up workdays (admin)",
+    response_model=CalendarYearOut,
+    responses=problems(401, 403, 422),
+)
+async def load_calendar_year(
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    body: CalendarYearIn,
+    session: DbSession,
+    _: Admin,
+) -> CalendarYearOut:
+    return await reimbursements.load_calendar_year(session, year, body)
+
+
+# --- fund supervision ---------------------------------------------------------------------------
+
+
+@router.get(
+    "/audit/flags",
+    tags=["audit"],
+    summary="Suspicious settlements flagged as they arrived, oldest first (admin)",
+    response_model=Page[FlagOut],
+    responses=problems(401, 403, 422),
+)
+async def list_flags(
+    session: DbSession,
+    _: Admin,
+    page: Pagination,
+    kind: FlagKind | None = None,
+    institution_code: Annotated[str | None, Query(pattern=r"^[HP]\d{11}$")] = None,
+    person_id: int | None = None,
+    in_case: Annotated[bool | None, Query(description="Attached to an audit case or not")] = None,
+) -> Page[FlagOut]:
+    statement = select(AuditFlag)
+    if kind is not None:
+        statement = statement.where(AuditFlag.kind == kind.value)
+    if institution_code is not None:
+        statement = statement.where(AuditFlag.institution_code == institution_code)
+    if person_id is not None:
+        statement = statement.where(AuditFlag.person_id == person_id)
+    if in_case is not None:
+        statement = statement.where(
+            AuditFlag.case_id.is_not(None) if in_case else AuditFlag.case_id.is_(None)
+        )
+    if page.after is not None:
+        statement = statement.where(AuditFlag.id > int(page.after))
+    rows = list(await session.scalars(statement.order_by(AuditFlag.id).limit(page.limit + 1)))
+    rows, cursor = page.page(rows, key=lambda f: f.id)
+    return Page(items=[FlagOut.model_validate(f) for f in rows], next_cursor=cursor)
+
+
+@router.post(
+    "/audit/cases",
+    tags=["audit"],
+    summary="Open an audit case on an institution, with flags (admin)",
+    status_code=201,
+    response_model=CaseOut,
+    responses=problems(401, 403, 409, 422),
+)
+async def open_case(body: CaseCreate, session: DbSession, principal: Admin) -> CaseOut:
+    return await supervision.open_case(session, principal, body)
+
+
+@router.get(
+    "/audit/cases",
+    tags=["audit"],
+    summary="Audit cases, oldest first (admin)",
+    response_model=Page[CaseOut],
+    responses=problems(401, 403, 422),
+)
+async def list_cases(
+    session: DbSession,
+    _: Admin,
+    page: Pagination,
+    institution_code: Annotated[str | None, Query(pattern=r"^[HP]\d{11}$")] = None,
+    status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+) -> Page[CaseOut]:
+    after = int(page.after) if page.after is not None else None
+    rows = await supervision.list_cases(session, institution_code, status, after, page.limit + 1)
+    rows, cursor = page.page(rows, key=lambda c: c.id)
+    return Page(items=rows, next_cursor=cursor)
+
+
+@router.get(
+    "/audit/cases/{case_id}",
+    tags=["audit"],
+    summary="Read an audit case (admin)",
+    response_model=CaseOut,
+    responses=problems(401, 403, 404),
+)
+async def get_case(case_id: int, session: DbSession, _: Admin) -> CaseOut:
+    return await supervision.get_case(session, case_id)
+
+
+@router.patch(
+    "/audit/cases/{case_id}",
+    tags=["audit"],
+    summary="Record findings, fine and recovered amount; add flags; close (admin)",
+    response_model=CaseOut,
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def update_case(case_id: int, body: CaseUpdate, session: DbSession, _: Admin) -> CaseOut:
+    return await supervision.update_case(session, case_id, body)
+
+
+@router.get(
+    "/audit/fund-totals",
+    tags=["audit"],
+    summary="What each fund layer paid per month of a year (admin)",
+    response_model=list[FundTotal],
+    responses=problems(401, 403, 422),
+)
+async def fund_totals(
+    session: DbSession, _: Admin, year: Annotated[int, Query(ge=2000, le=2100)]
+) -> list[FundTotal]:
+    return await supervision.fund_totals(session, year)
+
+
+@router.post(
+    "/audit/persons/{person_id}/recheck",
+    tags=["audit"],
+    summary="Re-read a person's eligibility for each day settled in a year; flag uncovered ones "
+    "(admin, after a retroactive coverage change)",
+    response_model=RecheckOut,
+    responses=problems(401, 403, 404, 422, 503, 504),
+)
+async def recheck_person(
+    person_id: int,
+    session: DbSession,
+    _: Admin,
+    enrollment: Enrollment,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+) -> RecheckOut:
+    days = await supervision.covered_dates(session, person_id, year)
+    answers = await asyncio.gather(*(enrollment.eligibility(person_id, day) for day in days))
+    uncovered = {day for day, answer in zip(days, answers, strict=True) if not answer.eligible}
+    raised = await supervision.flag_uncovered(session, person_id, year, uncovered)
+    return RecheckOut(person_id=person_id, year=year, days_checked=len(days), flags_raised=raised)

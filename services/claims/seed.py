@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims.models import BenefitPolicy
+from services.claims.catalog import demo_drugs
+from services.claims.domain.policy import BZ_2022
+from services.claims.models import BenefitPolicy, Drug
 
-BZ_2022_PARAMETERS = {
-    "employee": {"general_outpatient": {"rate": "0.65", "annual_cap": "3000.00"}},
-    "resident": {"general_outpatient": {"rate": "0.60", "annual_cap": "400.00"}},
-}
-"""Filled in with every figure of DOMAIN.md 3.3 by the claims issue."""
+BZ_2022_PARAMETERS = BZ_2022.model_dump(mode="json")
+"""Every figure of DOMAIN.md 3.3, as stored in the JSONB column."""
 
 
 async def seed(session: AsyncSession) -> str:
@@ -25,6 +25,13 @@ async def seed(session: AsyncSession) -> str:
             description="Default benefit policy after the Binzhou 2022 figures",
             parameters=BZ_2022_PARAMETERS,
         )
-        .on_conflict_do_nothing()
+        # The seed owns the default version: a database seeded before every figure was in it
+        # gets them now.
+        .on_conflict_do_update(
+            index_elements=[BenefitPolicy.code],
+            set_={"parameters": BZ_2022_PARAMETERS},
+        )
     )
-    return "benefit policy BZ-2022"
+    await session.execute(insert(Drug).on_conflict_do_nothing(), demo_drugs())
+    drugs = await session.scalar(select(func.count()).select_from(Drug))
+    return f"benefit policy BZ-2022, {drugs} catalog drugs"
