@@ -35,7 +35,8 @@ def test_every_operation_has_a_summary_an_id_and_declared_errors(service_apps, n
 
 def test_problem_schema_is_shared_by_all_services(service_apps):
     shapes = {
-        name: app.openapi()["components"]["schemas"]["Problem"] for name, app in service_apps.items()
+        name: app.openapi()["components"]["schemas"]["Problem"]
+        for name, app in service_apps.items()
     }
     first = next(iter(shapes.values()))
     assert all(shape == first for shape in shapes.values())
