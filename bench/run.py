@@ -22,14 +22,13 @@ import httpx
 
 from bench import wrk
 from bench.scenarios import Scenario, all_scenarios, modules
-from cli.processes import Supervisor, ports_from
+from cli.processes import Supervisor, free_port_block, ports_from
 from cli.stack import Stack, migrate_all, seed_all
 from shared.auth import ClientKind, Principal, TokenSigner
 from shared.db import Database
 from shared.dbadmin import Bootstrap, bootstrap, with_user_db
 from shared.settings import Settings, get_settings
 from shared.topology import ALL_PROCESSES, service
-from tests.e2e.conftest import free_port_block
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

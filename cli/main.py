@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Annotated
 
@@ -96,11 +98,13 @@ def serve(
     port: int | None = None,
 ) -> None:
     """Run one process in the foreground (containers: one process per container)."""
-    import os
-
     spec = service(name)
     command = uvicorn_command(spec, host, port or spec.port)
     os.execv(command[0], command)
+
+
+class _Stop(Exception):
+    """A stop signal arrived: unwind whatever step was running and shut down."""
 
 
 @app.command()
@@ -112,56 +116,77 @@ def up(
 ) -> None:
     """Database, migrations, demo data and clients, then all five processes; Ctrl-C stops all."""
     settings = get_settings()
-    stack = Stack.open(settings)
     supervisor: Supervisor | None = None
+    stack: Stack | None = None
+    supervising = False
     stopping = False
 
     def on_signal(signum: int, _: FrameType | None) -> None:
         nonlocal stopping
         stopping = True
+        if not supervising:
+            # A long step (initdb, migrations, seeding) is cut short rather than finished.
+            raise _Stop()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     try:
+        with console.status("starting the database"):
+            stack = Stack.open(settings)
         boot = _prepare(stack, seed=seed)
         credentials = run(
             ensure_demo_clients(boot, settings.data_dir.resolve() / "demo-clients.json")
         )
         console.print(f"[green]✓[/] demo clients ({len(DEMO_CLIENTS)} kinds): {credentials}")
         supervisor = Supervisor(
-            boot,
-            stack.keys(),
-            ports=ports_from(port),
-            log_dir=settings.data_dir.resolve() / "logs",
+            boot, stack.keys(), ports=ports_from(port), log_dir=settings.data_dir.resolve() / "logs"
         )
+        supervising = True
         with console.status("starting processes"):
             supervisor.start_all()
             for spec in ALL_PROCESSES:
-                supervisor.wait_healthy(spec.name)
-        gateway = supervisor.url(GATEWAY.name)
-        _wait_ready(gateway)
-        console.print(f"[green]✓[/] up: gateway [bold]{gateway}[/]  docs [bold]{gateway}/docs[/]")
-        console.print(f"  logs in {settings.data_dir.resolve() / 'logs'}; Ctrl-C stops everything")
-        print(gateway, flush=True)
+                supervisor.wait_healthy(spec.name, stop=lambda: stopping)
+        if not stopping:
+            gateway = supervisor.url(GATEWAY.name)
+            _wait_ready(gateway, stop=lambda: stopping)
+            console.print(
+                f"[green]✓[/] up: gateway [bold]{gateway}[/]  docs [bold]{gateway}/docs[/]"
+            )
+            console.print(
+                f"  logs in {settings.data_dir.resolve() / 'logs'}; Ctrl-C stops everything"
+            )
+            print(gateway, flush=True)
         while not stopping:
             time.sleep(0.5)
             for name in supervisor.dead():
                 if stopping:
                     break
-                console.print(f"[yellow]![/] {name} exited; restarting it")
-                supervisor.start(name)
+                if supervisor.may_restart(name):
+                    console.print(f"[yellow]![/] {name} exited; restarting it")
+                    supervisor.start(name)
+                else:
+                    console.print(f"[red]✗[/] {name} keeps exiting; see its log. Stopping.")
+                    stopping = True
+    except _Stop:
+        pass
     finally:
+        # From here on a second Ctrl-C must not interrupt the orderly shutdown.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         if supervisor is not None:
             with console.status("stopping processes"):
                 supervisor.stop_all()
-        stack.close()
+        if stack is not None:
+            stack.close()
         console.print("stopped")
     sys.exit(0)
 
 
-def _wait_ready(gateway: str, timeout: float = 30.0) -> None:
+def _wait_ready(
+    gateway: str, timeout: float = 30.0, stop: Callable[[], bool] = lambda: False
+) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop():
         try:
             if httpx.get(f"{gateway}/readyz", timeout=2.0).status_code == 200:
                 return

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def process_env(
     host: str,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    env = dict(os.environ)
+    # The private key goes to the gateway alone, whether the environment had it inline or not.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIBAO_JWT_PRIVATE_KEY")}
     env.update(
         {
             "YIBAO_DATABASE_URL": boot.url_for(spec),
@@ -63,6 +65,13 @@ def process_env(
 
 @dataclass
 class Supervisor:
+    """Starts, watches and stops the processes.
+
+    Children run in sessions of their own, so a Ctrl-C in the terminal reaches only the
+    supervisor, which then stops them in order: the gateway first (no new traffic), then the
+    services, then (its caller) the database.
+    """
+
     boot: Bootstrap
     keys: tuple[Path, Path]
     host: str = "127.0.0.1"
@@ -70,30 +79,37 @@ class Supervisor:
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    restarts: dict[str, list[float]] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return f"http://{self.host}:{self.ports[name]}"
 
     def start(self, name: str) -> None:
         spec = next(s for s in ALL_PROCESSES if s.name == name)
-        stdout: int | object = subprocess.DEVNULL
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            stdout = (self.log_dir / f"{name}.log").open("ab")
-        self.procs[name] = subprocess.Popen(
-            uvicorn_command(spec, self.host, self.ports[name]),
-            env=process_env(spec, self.boot, self.keys, self.ports, self.host, self.extra_env),
-            stdout=stdout,  # type: ignore[arg-type]
-            stderr=subprocess.STDOUT,
-        )
+        command = uvicorn_command(spec, self.host, self.ports[name])
+        env = process_env(spec, self.boot, self.keys, self.ports, self.host, self.extra_env)
+        if self.log_dir is None:
+            self.procs[name] = subprocess.Popen(
+                command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+            return
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        # The child keeps its own copy of the descriptor; the parent's is closed at once.
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            self.procs[name] = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def start_all(self) -> None:
         for spec in ALL_PROCESSES:
             self.start(spec.name)
 
-    def wait_healthy(self, name: str, timeout: float = 60.0) -> None:
+    def wait_healthy(
+        self, name: str, timeout: float = 60.0, stop: Callable[[], bool] = lambda: False
+    ) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stop():
             proc = self.procs[name]
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with code {proc.returncode}")
@@ -103,7 +119,8 @@ class Supervisor:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise TimeoutError(f"{name} did not become healthy in {timeout}s")
+        if not stop():
+            raise TimeoutError(f"{name} did not become healthy in {timeout}s")
 
     def stop(self, name: str, timeout: float = 10.0) -> None:
         proc = self.procs.pop(name, None)
@@ -117,8 +134,9 @@ class Supervisor:
             proc.wait()
 
     def stop_all(self) -> None:
-        for name in list(self.procs):
-            proc = self.procs[name]
+        if GATEWAY.name in self.procs:
+            self.stop(GATEWAY.name)
+        for proc in self.procs.values():
             if proc.poll() is None:
                 proc.terminate()
         for name in list(self.procs):
@@ -126,3 +144,36 @@ class Supervisor:
 
     def dead(self) -> list[str]:
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def may_restart(self, name: str, window: float = 60.0, limit: int = 5) -> bool:
+        """At most ``limit`` restarts a minute: a process that crashes at start-up is given up."""
+        now = time.monotonic()
+        recent = [t for t in self.restarts.get(name, []) if now - t < window]
+        self.restarts[name] = recent
+        if len(recent) >= limit:
+            return False
+        recent.append(now)
+        return True
+
+
+def free_port_block(size: int = 5) -> int:
+    """A base port with ``size`` free ports after it (checked, not reserved: the caller
+    starts its servers right away)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + size > 65535:
+            continue
+        if all(_port_free(port) for port in range(base, base + size)):
+            return base
+    raise RuntimeError("no block of free ports")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

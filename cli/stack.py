@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shared.auth import ClientKind, generate_keypair
-from shared.db import Database
+from shared.db import Database, database_of
 from shared.dbadmin import Bootstrap, bootstrap, with_user_db
 from shared.migrations import upgrade
 from shared.settings import Settings
@@ -43,6 +43,7 @@ class EmbeddedServer:
 
         self.pgdata = (data_dir / "pg").resolve()
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(self.pgdata)
         self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
 
     def url(self, database: str = DEMO_DATABASE) -> str:
@@ -50,6 +51,21 @@ class EmbeddedServer:
 
     def stop(self) -> None:
         self._server.cleanup()
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """pgserver stops the server when the last process holding it exits, counting the PIDs
+    in a file it never prunes: one unclean exit would keep the server running for good."""
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 @dataclass
@@ -61,7 +77,16 @@ class Stack:
     @classmethod
     def open(cls, settings: Settings) -> Stack:
         if settings.database_url:
-            return cls(settings, settings.database_url, None)
+            url = settings.database_url
+            # A server URL naming the maintenance database means "this server": our data
+            # goes into a database of its own, never into postgres itself.
+            if database_of(url) == "postgres":
+                url = with_user_db(url, DEMO_DATABASE)
+            return cls(settings, url, None)
+        if settings.is_production:
+            raise RuntimeError(
+                "production needs YIBAO_DATABASE_URL; the embedded server is for development"
+            )
         embedded = EmbeddedServer(settings.data_dir)
         return cls(settings, embedded.url(), embedded)
 
@@ -73,9 +98,14 @@ class Stack:
         return await bootstrap(self.admin_url, role_password=self.settings.db_role_password)
 
     def keys(self) -> tuple[Path, Path]:
-        if self.settings.jwt_private_key_file and self.settings.jwt_public_key_file:
-            return self.settings.jwt_private_key_file, self.settings.jwt_public_key_file
-        return generate_keypair(self.settings.data_dir.resolve() / "keys")
+        """The JWT key files the processes are given: the configured ones, or development
+        keys made once under the data folder — never in production."""
+        settings = self.settings
+        if settings.jwt_private_key_file and settings.jwt_public_key_file:
+            return settings.jwt_private_key_file, settings.jwt_public_key_file
+        if settings.is_production:
+            raise RuntimeError("production needs YIBAO_JWT_PRIVATE_KEY_FILE and _PUBLIC_KEY_FILE")
+        return generate_keypair(settings.data_dir.resolve() / "keys")
 
 
 def migrate_all(boot: Bootstrap, on_done: Callable[[str], None] = lambda _: None) -> None:

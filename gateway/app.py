@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from importlib import resources
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import service
 from gateway.openapi import MergedOpenAPI
@@ -27,6 +29,9 @@ from shared.settings import Settings, get_settings
 from shared.topology import GATEWAY, SERVICES
 
 log = logging.getLogger("yibao.gateway")
+
+_SWAGGER_ASSETS = str(resources.files("fastapi_offline") / "static")
+"""Swagger UI 5 (OpenAPI 3.1), packaged by fastapi-offline."""
 
 
 class TokenResponse(BaseModel):
@@ -50,6 +55,13 @@ class ClientCreated(BaseModel):
     name: str
 
 
+def _signer(request: Request) -> TokenSigner:
+    signer: TokenSigner = request.app.state.token_signer
+    return signer
+
+
+Signer = Annotated[TokenSigner, Depends(_signer)]
+
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 
 
@@ -60,8 +72,8 @@ auth_router = APIRouter(prefix="/auth", tags=["auth"])
     responses=problems(401, 422, 429),
 )
 async def issue_token(
-    request: Request,
     session: DbSession,
+    signer: Signer,
     grant_type: Annotated[
         str, Form(pattern="^client_credentials$", examples=["client_credentials"])
     ],
@@ -70,12 +82,10 @@ async def issue_token(
     person_id: Annotated[int | None, Form(description="app clients: the person to act for")] = None,
 ) -> TokenResponse:
     principal = await service.authenticate(session, client_id, client_secret, person_id)
-    signer: TokenSigner = request.app.state.token_signer
-    scope = principal.kind.value + (f":{principal.bound}" if principal.bound else "")
-    if principal.person_id is not None:
-        scope += f" person:{principal.person_id}"
     return TokenResponse(
-        access_token=signer.issue(principal), expires_in=signer.lifetime, scope=scope
+        access_token=signer.issue(principal),
+        expires_in=signer.lifetime,
+        scope=service.token_scope(principal),
     )
 
 
@@ -107,7 +117,14 @@ def _docs_router(merged: MergedOpenAPI) -> APIRouter:
 
     @router.get("/docs")
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="yibao API")
+        # Assets served from here, not a CDN: the docs work on a closed network too.
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="yibao API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon.png",
+        )
 
     return router
 
@@ -167,14 +184,24 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.include_router(auth_router)
     app.include_router(health_router())
     app.include_router(_docs_router(merged))
+    app.mount("/docs/static", StaticFiles(directory=_SWAGGER_ASSETS), name="docs-static")
 
     gateway = Gateway(app, settings=settings, upstreams=upstreams, verifier=verifier)
-    outer = RequestContextMiddleware(gateway, access_log=settings.access_log)
-    outer.fastapi = app  # type: ignore[attr-defined]
-    return outer
+    return GatewayApp(RequestContextMiddleware(gateway, access_log=settings.access_log), app)
 
 
-def fastapi_of(app: Any) -> FastAPI:
+class GatewayApp:
+    """The ASGI app uvicorn serves: request context around the proxy around FastAPI."""
+
+    def __init__(self, asgi: ASGIApp, fastapi: FastAPI) -> None:
+        self.asgi = asgi
+        self.fastapi = fastapi
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.asgi(scope, receive, send)
+
+
+def fastapi_of(app: ASGIApp) -> FastAPI:
     """The gateway's FastAPI app inside its ASGI wrappers (tests run its lifespan)."""
-    inner: FastAPI = app.fastapi
-    return inner
+    assert isinstance(app, GatewayApp)
+    return app.fastapi

@@ -14,13 +14,16 @@ from shared.http import ServiceClient
 log = logging.getLogger("yibao.gateway.openapi")
 
 
+_SCHEMAS = "#/components/schemas/"
+
+
 def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                name = value.rsplit("/", 1)[-1]
-                out[key] = f"#/components/schemas/{renames.get(name, name)}"
+            if key == "$ref" and isinstance(value, str) and value.startswith(_SCHEMAS):
+                name = value.removeprefix(_SCHEMAS)
+                out[key] = _SCHEMAS + renames.get(name, name)
             else:
                 out[key] = _rewrite_refs(value, renames)
         return out
@@ -38,13 +41,7 @@ def merge(base: dict[str, Any], documents: dict[str, dict[str, Any]]) -> dict[st
     tags = {t["name"]: t for t in merged.get("tags", [])}
     for name, doc in documents.items():
         their_schemas = doc.get("components", {}).get("schemas", {})
-        renames: dict[str, str] = {}
-        for schema_name, schema in their_schemas.items():
-            existing = schemas.get(schema_name)
-            if existing is not None and json.dumps(existing, sort_keys=True) != json.dumps(
-                schema, sort_keys=True
-            ):
-                renames[schema_name] = f"{name.capitalize()}{schema_name}"
+        renames = _renames(name, their_schemas, schemas)
         for schema_name, schema in their_schemas.items():
             schemas[renames.get(schema_name, schema_name)] = _rewrite_refs(schema, renames)
         for path, item in doc.get("paths", {}).items():
@@ -61,6 +58,30 @@ def merge(base: dict[str, Any], documents: dict[str, dict[str, Any]]) -> dict[st
     if tags:
         merged["tags"] = list(tags.values())
     return merged
+
+
+def _renames(service: str, theirs: dict[str, Any], ours: dict[str, Any]) -> dict[str, str]:
+    """Names to give a service's schemas so none overwrites a different one already merged.
+
+    Repeated until stable: renaming ``Y`` changes every schema that refers to ``Y``, which may
+    then differ from the merged schema of the same name and need renaming too.
+    """
+    renames: dict[str, str] = {}
+    while True:
+        changed = False
+        for schema_name, schema in theirs.items():
+            if schema_name in renames or schema_name not in ours:
+                continue
+            rewritten = _rewrite_refs(schema, renames)
+            if _canonical(rewritten) != _canonical(ours[schema_name]):
+                renames[schema_name] = f"{service.capitalize()}{schema_name}"
+                changed = True
+        if not changed:
+            return renames
+
+
+def _canonical(schema: Any) -> str:
+    return json.dumps(schema, sort_keys=True)
 
 
 class MergedOpenAPI:

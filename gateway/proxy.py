@@ -1,8 +1,8 @@
 """Forwarding to the services, as plain ASGI (the gateway's hot path).
 
 Checks the token (if any) before forwarding, applies the rate limit and answers 503/504
-problem+json when a service is down, failing or slow. Paths are forwarded unchanged: each
-service serves its own prefix.
+problem+json when a service is down or slow. Paths are forwarded unchanged: each service serves
+its own prefix.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from yarl import URL
 from gateway.ratelimit import TokenBuckets, retry_after_header
 from shared.auth import TokenVerifier
 from shared.context import request_id_var
-from shared.errors import ProblemError, TooManyRequests, Unauthorized, problem_response
+from shared.errors import (
+    PayloadTooLarge,
+    ProblemError,
+    TooManyRequests,
+    Unauthorized,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from shared.http import CircuitBreaker
 from shared.settings import Settings
 
@@ -25,33 +32,28 @@ log = logging.getLogger("yibao.gateway.proxy")
 
 _HOP_BY_HOP = frozenset(
     {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"te",
-        b"trailers",
-        b"transfer-encoding",
-        b"upgrade",
-        b"host",
-        b"content-length",
-    }
-)
-_RESPONSE_SKIP = frozenset(
-    {
         "connection",
         "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailers",
         "transfer-encoding",
-        "content-length",
-        "content-encoding",
-        "date",
-        "server",
-        "x-request-id",
+        "upgrade",
     }
 )
+_REQUEST_SKIP = _HOP_BY_HOP | {"host", "content-length", "x-request-id", "x-forwarded-for"}
+# The gateway sets its own length, date, server and request ID on what it sends back.
+_RESPONSE_SKIP = _HOP_BY_HOP | {"content-length", "date", "server", "x-request-id"}
 _UNLIMITED_PATHS = frozenset(
     {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
 )
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+class ClientGone(Exception):
+    """The client disconnected before sending its whole body: nothing is forwarded."""
 
 
 class Upstream:
@@ -84,6 +86,7 @@ class Upstream:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=30),
                 timeout=self._timeout,
+                # Bodies pass through as the service encoded them, with their Content-Encoding.
                 auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
             )
@@ -92,6 +95,15 @@ class Upstream:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _connection_named(headers: list[tuple[bytes, bytes]]) -> set[str]:
+    """Headers a ``Connection:`` header names are hop-by-hop too (RFC 9110 §7.6.1)."""
+    named: set[str] = set()
+    for key, value in headers:
+        if key.lower() == b"connection":
+            named.update(t.strip().lower() for t in value.decode("latin-1").split(",") if t.strip())
+    return named
 
 
 class Gateway:
@@ -108,6 +120,7 @@ class Gateway:
         self.app = app
         self.upstreams = upstreams
         self.verifier = verifier
+        self.max_body_bytes = settings.max_body_bytes
         self.clients_limit = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.anonymous_limit = TokenBuckets(
             settings.rate_limit_anonymous_per_second, settings.rate_limit_anonymous_burst
@@ -118,44 +131,58 @@ class Gateway:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        segment = path[1:].split("/", 1)[0]
-        upstream = self.upstreams.get(segment)
+        upstream = self.upstreams.get(path[1:].split("/", 1)[0])
         try:
-            authorization = _header(scope, b"authorization")
-            if authorization is not None:
-                scheme, _, token = authorization.partition(" ")
-                if scheme.lower() != "bearer" or not token:
-                    raise _unauthorized("the Authorization header must be 'Bearer <token>'")
-                principal = self.verifier.verify(token.strip())
-                wait = self.clients_limit.take(principal.client_id)
-            elif path in _UNLIMITED_PATHS or path.endswith(("/healthz", "/readyz")):
-                wait = 0.0
-            else:
-                client = scope.get("client")
-                wait = self.anonymous_limit.take(client[0] if client else "unknown")
-            if wait:
-                raise _too_many(wait)
+            self._admit(scope, path)
+            if upstream is None:
+                await self.app(scope, receive, send)
+                return
+            await self._forward(upstream, scope, receive, send)
         except ProblemError as exc:
             await exc.to_response()(scope, receive, send)
+        except ClientGone:
             return
-        if upstream is None:
-            await self.app(scope, receive, send)
+
+    def _admit(self, scope: Scope, path: str) -> None:
+        """Token check and rate limit, before anything is forwarded."""
+        authorization = _header(scope, b"authorization")
+        if authorization is not None:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+            wait = self.clients_limit.take(self.verifier.verify(token.strip()).client_id)
+        elif path in _UNLIMITED_PATHS or path.endswith(("/healthz", "/readyz")):
             return
-        await self._forward(upstream, scope, receive, send)
+        else:
+            client = scope.get("client")
+            wait = self.anonymous_limit.take(client[0] if client else "unknown")
+        if wait:
+            raise TooManyRequests(
+                "rate limit exceeded for this client",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone()
+            body.extend(message.get("body", b""))
+            if len(body) > self.max_body_bytes:
+                raise PayloadTooLarge(f"request bodies are limited to {self.max_body_bytes} bytes")
+            if not message.get("more_body"):
+                return bytes(body)
 
     async def _forward(
         self, upstream: Upstream, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        body = bytearray()
-        while True:
-            message = await receive()
-            body.extend(message.get("body", b""))
-            if not message.get("more_body"):
-                break
+        body = await self._read_body(receive)
+        skip = _REQUEST_SKIP | _connection_named(scope["headers"])
         headers = CIMultiDict(
             (k.decode("latin-1"), v.decode("latin-1"))
             for k, v in scope["headers"]
-            if k not in _HOP_BY_HOP and k != b"x-request-id"
+            if k.decode("latin-1").lower() not in skip
         )
         request_id = request_id_var.get()
         if request_id:
@@ -169,45 +196,48 @@ class Gateway:
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
         if not upstream.breaker.allow():
-            await problem_response(
-                503, "Service unavailable", f"{upstream.name} is unavailable (circuit open)"
-            )(scope, receive, send)
-            return
+            raise UpstreamUnavailable(f"{upstream.name} is unavailable (circuit open)")
         try:
             async with upstream.session.request(
                 scope["method"],
                 URL(url, encoded=True),
                 headers=headers,
-                data=bytes(body) if body else None,
+                data=body or None,
                 allow_redirects=False,
             ) as response:
                 content = await response.read()
                 status = response.status
-                out_headers = [
-                    (k, v)
-                    for k, v in response.raw_headers
-                    if k.decode("latin-1").lower() not in _RESPONSE_SKIP
-                ]
+                raw_headers = list(response.raw_headers)
         except (TimeoutError, aiohttp.ServerTimeoutError):
             upstream.breaker.record_failure()
-            await problem_response(
-                504, "Upstream timeout", f"{upstream.name} did not answer in time"
-            )(scope, receive, send)
-            return
+            raise UpstreamTimeout(f"{upstream.name} did not answer in time") from None
         except aiohttp.ClientError as exc:
             upstream.breaker.record_failure()
             log.warning("%s unreachable: %s", upstream.name, type(exc).__name__)
-            await problem_response(503, "Service unavailable", f"{upstream.name} is unavailable")(
-                scope, receive, send
-            )
-            return
-        if status >= 500:
-            upstream.breaker.record_failure()
-        else:
-            upstream.breaker.record_success()
-        out_headers.append((b"content-length", str(len(content)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": out_headers})
+            raise UpstreamUnavailable(f"{upstream.name} is unavailable") from None
+        # The service answered, so its circuit is healthy, whatever the status: a 503 it
+        # gives because one of its own upstreams is down must not cut off all its routes.
+        upstream.breaker.record_success()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": _response_headers(raw_headers, status, scope["method"], len(content)),
+            }
+        )
         await send({"type": "http.response.body", "body": content})
+
+
+def _response_headers(
+    raw: list[tuple[bytes, bytes]], status: int, method: str, length: int
+) -> list[tuple[bytes, bytes]]:
+    skip = _RESPONSE_SKIP | _connection_named(raw)
+    if method == "HEAD":
+        skip = skip - {"content-length"}  # a HEAD answer states the length of the GET's body
+    out = [(k, v) for k, v in raw if k.decode("latin-1").lower() not in skip]
+    if method != "HEAD" and status not in _NO_BODY_STATUSES and status >= 200:
+        out.append((b"content-length", str(length).encode()))
+    return out
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -215,13 +245,3 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
-
-
-def _unauthorized(detail: str) -> ProblemError:
-    return Unauthorized(detail)
-
-
-def _too_many(wait: float) -> ProblemError:
-    return TooManyRequests(
-        "rate limit exceeded for this client", headers={"Retry-After": retry_after_header(wait)}
-    )

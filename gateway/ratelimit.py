@@ -30,9 +30,17 @@ class TokenBuckets:
 
     def _store(self, key: str, tokens: float, now: float) -> None:
         if key not in self._buckets and len(self._buckets) >= self.max_keys:
-            # Full buckets carry no state worth keeping: drop them first.
-            for stale in [k for k, (t, _) in self._buckets.items() if t >= self.burst - 1][:1000]:
+            # A bucket that has refilled carries no state worth keeping: drop those.
+            full = [
+                k
+                for k, (t, last) in self._buckets.items()
+                if t + (now - last) * self.rate >= self.burst
+            ]
+            for stale in full:
                 del self._buckets[stale]
+            if len(self._buckets) >= self.max_keys:
+                # Still full of active clients: forget the oldest rather than grow unbounded.
+                del self._buckets[next(iter(self._buckets))]
         self._buckets[key] = (tokens, now)
 
 

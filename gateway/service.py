@@ -36,6 +36,9 @@ def verify_secret(secret: str, stored: str) -> bool:
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
 
 
+_UNKNOWN_CLIENT_HASH = hash_secret(secrets.token_urlsafe(32))
+
+
 @dataclass(frozen=True, slots=True)
 class NewClient:
     client_id: str
@@ -81,8 +84,8 @@ async def authenticate(
     session: AsyncSession, client_id: str, client_secret: str, person_id: int | None
 ) -> Principal:
     client = await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
-    # Hash even for an unknown client, so timing does not tell which client IDs exist.
-    stored = client.secret_hash if client else hash_secret("unknown")
+    # One scrypt, off the event loop, known client or not: timing does not tell which exist.
+    stored = client.secret_hash if client else _UNKNOWN_CLIENT_HASH
     ok = await asyncio.to_thread(verify_secret, client_secret, stored)
     if client is None or not ok or client.disabled_at is not None:
         raise InvalidClient()
@@ -92,3 +95,11 @@ async def authenticate(
     if kind is not ClientKind.app and person_id is not None:
         raise Unprocessable("only app clients act for a person", field="person_id")
     return Principal(client_id=client.client_id, kind=kind, bound=client.bound, person_id=person_id)
+
+
+def token_scope(principal: Principal) -> str:
+    """The OAuth2 ``scope`` answered with a token: the kind, its binding, the person."""
+    scope = principal.kind.value + (f":{principal.bound}" if principal.bound else "")
+    if principal.person_id is not None:
+        scope += f" person:{principal.person_id}"
+    return scope

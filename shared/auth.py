@@ -7,10 +7,11 @@ and what each is bound to follow API.md's table.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Annotated, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -73,24 +74,28 @@ class Principal:
 
 
 def generate_keypair(directory: Path) -> tuple[Path, Path]:
-    """Development keys, made once and kept under the data folder (never in production)."""
+    """Development keys, made once and kept under the data folder (never in production).
+
+    Both files are written to temporary names and renamed, public key first, so a crash never
+    leaves a private key without its public key, and the private key is never readable by others.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     private_path, public_path = directory / "jwt-private.pem", directory / "jwt-public.pem"
-    if not private_path.exists():
-        key = Ed25519PrivateKey.generate()
-        private_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        private_path.chmod(0o600)
-        public_path.write_bytes(
-            key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
+    if private_path.exists() and public_path.exists():
+        return private_path, public_path
+    key = Ed25519PrivateKey.generate()
+    pem_private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    pem_public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    for path, data, mode in ((public_path, pem_public, 0o644), (private_path, pem_private, 0o600)):
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
     return private_path, public_path
 
 
@@ -132,7 +137,11 @@ class TokenVerifier:
 
     def __init__(self, settings: Settings, cache_size: int = 4096) -> None:
         key = _read_key(settings.jwt_public_key, settings.jwt_public_key_file, "public")
-        self._key = serialization.load_pem_public_key(key.encode())
+        public = serialization.load_pem_public_key(key.encode())
+        if not isinstance(public, Ed25519PublicKey):
+            # Checked at start-up: a wrong key type would otherwise fail every request.
+            raise RuntimeError("the JWT public key must be an Ed25519 key")
+        self._key = public
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
@@ -144,12 +153,12 @@ class TokenVerifier:
             expires, principal = cached
             if expires > time.time():
                 return principal
-            del self._cache[token]
+            self._cache.pop(token, None)
             raise Unauthorized("the token has expired")
         try:
             claims = jwt.decode(
                 token,
-                self._key,  # type: ignore[arg-type]
+                self._key,
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
@@ -181,9 +190,9 @@ def _verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
-def bearer_principal(
+async def bearer_principal(
     request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     if credentials is None:
         if request.headers.get("authorization"):
@@ -192,19 +201,21 @@ def bearer_principal(
     return _verifier(request).verify(credentials.credentials)
 
 
-def authenticated(principal: Principal | None = Depends(bearer_principal)) -> Principal:
+async def authenticated(
+    principal: Annotated[Principal | None, Depends(bearer_principal)],
+) -> Principal:
     if principal is None:
         raise Unauthorized("this call needs a token")
     return principal
 
 
-def require_kinds(*kinds: ClientKind) -> Callable[[Principal], Principal]:
+def require_kinds(*kinds: ClientKind) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting these kinds (and admins). Async: no thread hop per request."""
     allowed = frozenset(kinds)
 
-    def check(principal: Principal = Depends(authenticated)) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if principal.kind not in allowed and not principal.is_admin:
-            names = ", ".join(sorted(k.value for k in allowed))
-            raise Forbidden(f"this call is for {names} clients")
+            raise Forbidden(f"this call is for {kinds_named(allowed)} clients")
         return principal
 
     return check

@@ -15,6 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.context import request_id_var
@@ -153,6 +155,11 @@ class Unprocessable(ProblemError):
         super().__init__(detail, **kwargs)
 
 
+class PayloadTooLarge(ProblemError):
+    status = 413
+    title = "Payload too large"
+
+
 class TooManyRequests(ProblemError):
     status = 429
     title = "Too many requests"
@@ -221,6 +228,38 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, title, detail, headers=exc.headers)
 
 
+def _sqlstate(exc: DBAPIError) -> str:
+    orig = exc.orig
+    return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Database failures by SQLSTATE class: a constraint is a conflict, a bad value is the
+    client's, a lost or refused connection is a 503 the client may retry; the rest are bugs."""
+    if isinstance(exc, DBAPIError):
+        state = _sqlstate(exc)
+        if state.startswith("23"):
+            return problem_response(409, "Conflict", "conflicts with existing data")
+        if state.startswith("22"):
+            return problem_response(
+                422, "Unprocessable", "a value is out of range or of the wrong type"
+            )
+        if exc.connection_invalidated or state.startswith(("08", "53", "57P")):
+            log.warning("database unavailable: %s", type(exc.orig).__name__)
+            return problem_response(
+                503,
+                "Service unavailable",
+                "the database is unavailable",
+                headers={"Retry-After": "1"},
+            )
+    elif isinstance(exc, (SQLAlchemyTimeoutError, ConnectionError)):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return problem_response(
+            503, "Service unavailable", "the database is unavailable", headers={"Retry-After": "1"}
+        )
+    return await _unexpected_error(request, exc)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "Internal error", "an unexpected error occurred; it is logged")
@@ -230,6 +269,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for database_error in (DBAPIError, SQLAlchemyTimeoutError, ConnectionError):
+        app.add_exception_handler(database_error, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -45,7 +45,7 @@ class CircuitBreaker:
         self.reset_seconds = reset_seconds
         self.failures = 0
         self.opened_at: float | None = None
-        self._probing = False
+        self._probe_started: float | None = None
 
     @property
     def state(self) -> BreakerState:
@@ -59,8 +59,13 @@ class CircuitBreaker:
         state = self.state
         if state is BreakerState.closed:
             return True
-        if state is BreakerState.half_open and not self._probing:
-            self._probing = True
+        if state is BreakerState.open:
+            return False
+        now = time.monotonic()
+        # One probe at a time; a probe that never reported back (cancelled, crashed) is
+        # given up after reset_seconds so the circuit cannot stay stuck open.
+        if self._probe_started is None or now - self._probe_started >= self.reset_seconds:
+            self._probe_started = now
             return True
         return False
 
@@ -69,11 +74,11 @@ class CircuitBreaker:
             log.info("circuit to %s closed", self.name)
         self.failures = 0
         self.opened_at = None
-        self._probing = False
+        self._probe_started = None
 
     def record_failure(self) -> None:
         self.failures += 1
-        self._probing = False
+        self._probe_started = None
         if self.opened_at is not None or self.failures >= self.threshold:
             if self.opened_at is None:
                 log.warning("circuit to %s opened after %d failures", self.name, self.failures)
@@ -206,7 +211,12 @@ class ServiceClient:
                 body = await response.read()
                 return httpx.Response(
                     response.status,
-                    headers=[(k, v) for k, v in response.raw_headers],
+                    # aiohttp has decoded the body: its encoding and length no longer apply.
+                    headers=[
+                        (k, v)
+                        for k, v in response.raw_headers
+                        if k.lower() not in (b"content-encoding", b"content-length")
+                    ],
                     content=body,
                     request=request,
                 )
@@ -234,28 +244,31 @@ class ServiceClient:
         attempts = 1 + (self.retries if method in IDEMPOTENT_METHODS else 0)
         sent_headers = self._headers(headers)
         for attempt in range(attempts):
+            last = attempt + 1 == attempts
             if not self.breaker.allow():
                 raise UpstreamUnavailable(f"{self.name} is unavailable (circuit open)")
             try:
                 response = await self._send(method, url, sent_headers, **kwargs)
             except httpx.TransportError as exc:
-                self.breaker.record_failure()
-                if attempt + 1 < attempts:
+                if not last:
                     await _backoff(attempt)
                     continue
+                # Counted once per call, not per attempt: the threshold means calls.
+                self.breaker.record_failure()
                 if is_timeout(exc):
                     raise UpstreamTimeout(f"{self.name} did not answer in time") from None
                 raise UpstreamUnavailable(f"{self.name} is unavailable") from None
+            # The service answered: its circuit is healthy, even when the answer is a 5xx
+            # (which may be its own upstream failing and must not cascade into this breaker).
+            self.breaker.record_success()
             if response.status_code >= 500:
-                self.breaker.record_failure()
-                if attempt + 1 < attempts and response.status_code in (502, 503, 504):
+                if not last and response.status_code in (502, 503, 504):
                     await _backoff(attempt)
                     continue
                 raise UpstreamUnavailable(
                     f"{self.name} failed ({response.status_code})",
                     extra={"upstream_status": response.status_code},
                 )
-            self.breaker.record_success()
             return response
         raise AssertionError("unreachable")
 

@@ -32,11 +32,12 @@ class JsonFormatter(logging.Formatter):
         if request_id:
             entry["request_id"] = request_id
         for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = mask_id_numbers_in(value) if isinstance(value, str) else value
+            if key not in _RESERVED and not key.startswith("_") and key not in entry:
+                entry[key] = value
         if record.exc_info:
-            entry["exc"] = mask_id_numbers_in(self.formatException(record.exc_info))
-        return orjson.dumps(entry, default=str).decode()
+            entry["exc"] = self.formatException(record.exc_info)
+        # Masked last, over the whole line: an ID number nested anywhere in an extra is caught.
+        return mask_id_numbers_in(orjson.dumps(entry, default=str).decode())
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:

@@ -14,8 +14,10 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.context import request_id_var
+from shared.errors import problem_response
 
 log = logging.getLogger("yibao.access")
+log_errors = logging.getLogger("yibao.errors")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -49,8 +51,26 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
+        started_response = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_tracked)
+        except Exception:
+            # Answer here rather than in Starlette's outermost handler, which runs after this
+            # middleware and so without the request ID.
+            log_errors.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started_response:
+                raise
+            status = 500
+            await problem_response(
+                500, "Internal error", "an unexpected error occurred; it is logged"
+            )(scope, receive, send_with_id)
         finally:
             if self.access_log:
                 log.info(

@@ -30,19 +30,42 @@ def encode_cursor(key: Any) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
 
 
+def _is_scalar(value: object) -> bool:
+    return isinstance(value, (int, str, float)) and not isinstance(value, bool)
+
+
 def decode_cursor(cursor: str) -> Any:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+        key = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, orjson.JSONDecodeError):
-        raise Unprocessable(
-            "the cursor is not one this API gave out", field="query.cursor"
-        ) from None
+        key = None
+    # Only the shapes encode_cursor is given: a scalar or a flat list of scalars.
+    if _is_scalar(key) or (isinstance(key, list) and key and all(_is_scalar(k) for k in key)):
+        return key
+    raise Unprocessable("the cursor is not one this API gave out", field="query.cursor")
 
 
 class PageParams(BaseModel):
     limit: int
     after: Any = None
+
+    @property
+    def after_int(self) -> int | None:
+        """The cursor's key as an integer (most lists page by id); 422 if it is not one."""
+        if self.after is None:
+            return None
+        if isinstance(self.after, int) and not isinstance(self.after, bool):
+            return self.after
+        raise Unprocessable("the cursor is not one this list gave out", field="query.cursor")
+
+    @property
+    def after_str(self) -> str | None:
+        if self.after is None:
+            return None
+        if isinstance(self.after, str):
+            return self.after
+        raise Unprocessable("the cursor is not one this list gave out", field="query.cursor")
 
     def page(self, rows: list[T], key: Any) -> tuple[list[T], str | None]:
         """Given ``limit + 1`` rows, the page and the cursor to the next one."""

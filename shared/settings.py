@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     )
     rate_limit_anonymous_burst: int = 60
 
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, description="Largest request body the gateway forwards (413 above)."
+    )
+
     log_level: str = "INFO"
     access_log: bool = True
 

@@ -7,11 +7,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
 
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_DIGITS = re.compile(r"[0-9]+")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -33,7 +36,8 @@ def validate_id_number(value: str) -> str:
     value = value.strip().upper()
     if len(value) != 18:
         raise InvalidIdentifier("an ID number has 18 characters")
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    # ASCII only: str.isdigit() would accept full-width digits and let one person in twice.
+    if not _ID_SHAPE.fullmatch(value):
         raise InvalidIdentifier("an ID number is 17 digits and a digit or X")
     if value[:2] == "00":
         raise InvalidIdentifier("an ID number starts with a province code")
@@ -79,7 +83,7 @@ def validate_uscc(value: str) -> str:
         raise InvalidIdentifier(
             "a unified social credit code uses only 0-9 and A-Y without I O S V Z"
         )
-    if not value[2:8].isdigit():
+    if not _DIGITS.fullmatch(value[2:8]):
         raise InvalidIdentifier("characters 3-8 of a unified social credit code are a region code")
     if uscc_check_char(value[:17]) != value[17]:
         raise InvalidIdentifier("the unified social credit code's check character does not match")
@@ -93,7 +97,7 @@ def make_uscc(prefix: str) -> str:
 
 def validate_region_code(value: str) -> str:
     value = value.strip()
-    if len(value) not in (6, 9, 12) or not value.isdigit():
+    if len(value) not in (6, 9, 12) or not _DIGITS.fullmatch(value):
         raise InvalidIdentifier("a region code has 6 (county), 9 (township) or 12 (village) digits")
     if value[:2] == "00":
         raise InvalidIdentifier("a region code starts with a province code")

@@ -13,7 +13,7 @@ import json
 import os
 from typing import Any
 
-from bench.scenarios import Scenario
+from bench.scenarios import Scenario, lua_random_requests
 from services.stations.seed import load_bench_data
 
 BENCH_STATIONS = int(os.environ.get("BENCH_STATIONS", "100000"))
@@ -33,25 +33,18 @@ async def prepare(ctx: Any) -> None:
         await database.dispose()
 
 
-def _random_point_script(path_format: str) -> str:
+def _random_points(path_template: str) -> str:
     """A wrk script asking from a different point of the city on every request."""
     min_lat, max_lat, min_lon, max_lon = CITY_BOX
-    return f"""
-wrk.method = "GET"
-local counter = 0
-request = function()
-  counter = counter + 1
-  local lat = {min_lat} + ((counter * 7919) % 10007) / 10007 * {max_lat - min_lat}
-  local lon = {min_lon} + ((counter * 104729) % 10009) / 10009 * {max_lon - min_lon}
-  return wrk.format(nil, string.format("{path_format}", lat, lon))
-end
-"""
+    return lua_random_requests(
+        path_template, {"lat": (min_lat, max_lat, False), "lon": (min_lon, max_lon, False)}
+    )
 
 
 def scenarios(ctx: Any) -> list[Scenario]:
     size = f"{BENCH_STATIONS + 1752} stations"
-    nearby = "/stations/v1/stations/nearby?lat=%.5f&lon=%.5f&item=SI03&mode={mode}&minutes=15"
-    pharmacies = "/stations/v1/pharmacies/nearby?drug_code=XA0001&lat=%.5f&lon=%.5f&in_stock=true"
+    nearby = "/stations/v1/stations/nearby?lat={lat}&lon={lon}&item=SI03&minutes=15&mode="
+    pharmacies = "/stations/v1/pharmacies/nearby?drug_code=XA0001&lat={lat}&lon={lon}&in_stock=true"
     rows = [
         {"drug_code": code, "price": f"{(n % 500) + 1}.{n % 100:02d}", "stock": n % 200}
         for n, code in enumerate(BENCH_DRUG_CODES)
@@ -60,19 +53,19 @@ def scenarios(ctx: Any) -> list[Scenario]:
         Scenario(
             "stations_nearby_walk",
             f"{ctx.gateway_url}/stations/v1/stations/nearby?lat=37.432&lon=118.02&item=SI03",
-            script=_random_point_script(nearby.format(mode="walk")),
+            script=_random_points(nearby + "walk"),
             note=f"public, no token; a different point per request; {size}",
         ),
         Scenario(
             "stations_nearby_car",
             f"{ctx.gateway_url}/stations/v1/stations/nearby?lat=37.432&lon=118.02&item=SI03",
-            script=_random_point_script(nearby.format(mode="car")),
+            script=_random_points(nearby + "car"),
             note=f"public; car, 15 minutes (a 5.8 km circle); {size}",
         ),
         Scenario(
             "stations_pharmacy_search",
             f"{ctx.gateway_url}/stations/v1/pharmacies/nearby?drug_code=XA0001&lat=37.43&lon=118.0",
-            script=_random_point_script(pharmacies),
+            script=_random_points(pharmacies),
             note="public; 207 pharmacies, ~36 drugs each, 20 km radius",
         ),
         Scenario(

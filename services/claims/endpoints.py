@@ -187,7 +187,7 @@ async def list_person_settlements(
     person_id: int, session: DbSession, principal: PersonReader, page: Pagination
 ) -> Page[ExplanationOfBenefits]:
     ensure_may_read_person(principal, person_id)
-    before = int(page.after) if page.after is not None else None
+    before = page.after_int
     rows = await repository.person_settlements(session, person_id, before, page.limit + 1)
     rows, cursor = page.page(rows, key=lambda s: s.id)
     return Page(
@@ -236,7 +236,7 @@ async def list_drugs(
 ) -> Page[DrugOut]:
     statement = catalog.search(q, procured)
     if page.after is not None:
-        statement = statement.where(Drug.code > str(page.after))
+        statement = statement.where(Drug.code > page.after_str)
     rows = list(await session.scalars(statement.order_by(Drug.code).limit(page.limit + 1)))
     rows, cursor = page.page(rows, key=lambda d: d.code)
     return Page(items=[DrugOut.model_validate(d) for d in rows], next_cursor=cursor)
@@ -297,7 +297,7 @@ async def list_reimbursements(
         overdue=overdue,
         status=status,
         person_id=person_id,
-        after=int(page.after) if page.after is not None else None,
+        after=page.after_int,
         on=on,
     )
     rows = list(await session.scalars(statement.limit(page.limit + 1)))
@@ -431,7 +431,7 @@ async def list_flags(
             AuditFlag.case_id.is_not(None) if in_case else AuditFlag.case_id.is_(None)
         )
     if page.after is not None:
-        statement = statement.where(AuditFlag.id > int(page.after))
+        statement = statement.where(AuditFlag.id > page.after_int)
     rows = list(await session.scalars(statement.order_by(AuditFlag.id).limit(page.limit + 1)))
     rows, cursor = page.page(rows, key=lambda f: f.id)
     return Page(items=[FlagOut.model_validate(f) for f in rows], next_cursor=cursor)
@@ -463,7 +463,7 @@ async def list_cases(
     institution_code: Annotated[str | None, Query(pattern=r"^[HP]\d{11}$")] = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
 ) -> Page[CaseOut]:
-    after = int(page.after) if page.after is not None else None
+    after = page.after_int
     rows = await supervision.list_cases(session, institution_code, status, after, page.limit + 1)
     rows, cursor = page.page(rows, key=lambda c: c.id)
     return Page(items=rows, next_cursor=cursor)

@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cli.processes import Supervisor, ports_from
+from cli.processes import Supervisor, free_port_block, ports_from
 from shared.dbadmin import Bootstrap
 from shared.topology import ALL_PROCESSES
-
-
-def free_port_block(size: int = 5) -> int:
-    """A base port with ``size`` free ports after it (checked, not reserved)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + size > 65535:
-            continue
-        ok = True
-        for port in range(base, base + size):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no block of free ports")
 
 
 @pytest.fixture(scope="session")

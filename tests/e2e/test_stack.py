@@ -26,7 +26,10 @@ def test_ready_and_the_merged_document_holds_every_service(live):
         for spec in SERVICES:
             assert any(p.startswith(f"/{spec.name}/v1/") for p in paths), spec.name
         assert "/auth/token" in paths
-        assert "text/html" in gw.get("/docs").headers["content-type"]
+        docs = gw.get("/docs")
+        assert "text/html" in docs.headers["content-type"]
+        assert "cdn" not in docs.text  # assets served locally: the page works offline
+        assert gw.get("/docs/static/swagger-ui-bundle.js").status_code == 200
 
 
 def test_unknown_path_missing_and_forged_tokens(live):

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.processes import free_port_block
 from shared.dbadmin import drop_database, with_user_db
-from tests.e2e.conftest import free_port_block
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -64,18 +64,23 @@ def test_up_is_ready_stops_on_sigint_and_restarts_with_its_data(tmp_path):
     url = f"http://127.0.0.1:{port}"
     seen = []
     try:
-        for _ in range(2):
+        # First as `kill -INT`, then as a terminal's Ctrl-C, which reaches the whole group.
+        for to_group in (False, True):
             proc = subprocess.Popen(
                 [sys.executable, "-m", "cli.main", "up", "--port", str(port)],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             try:
                 wait_ready(url, proc)
                 seen.append(persons_seen(url, tmp_path))
             finally:
-                proc.send_signal(signal.SIGINT)
+                if to_group:
+                    os.killpg(proc.pid, signal.SIGINT)
+                else:
+                    proc.send_signal(signal.SIGINT)
                 output = proc.communicate(timeout=60)[0].decode()
             assert proc.returncode == 0, output
             assert "stopped" in output

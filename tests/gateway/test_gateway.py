@@ -153,3 +153,13 @@ async def test_slow_service_is_504_problem(settings_for, auth):
             assert response.headers["content-type"] == "application/problem+json"
     finally:
         server.close()
+
+
+async def test_a_body_over_the_limit_is_413_and_not_forwarded(settings_for, auth):
+    app = create_app(settings_for("gateway", service_urls=DOWN, max_body_bytes=1000))
+    async with running(fastapi_of(app), asgi=app) as client:
+        response = await client.post(
+            "/claims/v1/settlements", content=b"x" * 5000, headers=auth("admin")
+        )
+        assert response.status_code == 413
+        assert response.headers["content-type"] == "application/problem+json"

@@ -32,6 +32,13 @@ async def app_and_db(database):
         await session.execute(text(f"insert into {table} values (:v)"), {"v": v})
         raise Conflict("changed my mind")
 
+    @app.post("/raw/{v}")
+    async def raw(v: str, session: DbSession) -> dict[str, str]:
+        # No domain check first: the database's own constraint must still answer 409.
+        await session.execute(text(f"insert into {table} values (:v)"), {"v": v})
+        await session.flush()
+        return {"v": v}
+
     @app.get("/count")
     async def count(session: ReadSession) -> dict[str, int]:
         return {"n": (await session.execute(text(f"select count(*) from {table}"))).scalar_one()}
@@ -53,3 +60,12 @@ async def test_a_2xx_means_committed_and_an_error_means_nothing_written(app_and_
         assert failed.status_code == 409
         assert failed.headers["content-type"] == "application/problem+json"
         assert (await c.get("/count")).json() == {"n": 1}
+
+
+async def test_a_constraint_violation_is_a_409_problem_not_a_500(app_and_db):
+    app, _, _ = app_and_db
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert (await c.post("/raw/dup")).status_code == 200
+        again = await c.post("/raw/dup")
+        assert again.status_code == 409
+        assert again.headers["content-type"] == "application/problem+json"
