@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint typecheck pytest bench clean venv
 
 $(STAMP): pyproject.toml constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "yibao needs Python 3.11+ (set PYTHON=python3.11)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+		(echo "could not create a virtualenv: on Debian/Ubuntu install python3-venv"; exit 1)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
