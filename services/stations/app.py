@@ -7,9 +7,20 @@ from collections.abc import Mapping
 import httpx
 from fastapi import FastAPI
 
+from services.stations.clients.claims import ClaimsClient
+from services.stations.domain.geo import DEFAULT_TRAVEL_MODEL
 from services.stations.endpoints import router
+from services.stations.station_cache import StationCache
 from shared.app import create_service_app
 from shared.settings import Settings
+
+
+async def _on_startup(app: FastAPI) -> None:
+    # Both are replaceable on app.state: the travel model is policy data, and tests put a
+    # fixed drug list in place of the claims catalog.
+    app.state.travel_model = DEFAULT_TRAVEL_MODEL
+    app.state.station_cache = StationCache(app.state.database)
+    app.state.drug_catalog = ClaimsClient(app.state.clients["claims"])
 
 
 def create_app(
@@ -23,5 +34,6 @@ def create_app(
         settings=settings,
         transports=transports,
         calls=("claims",),
+        on_startup=_on_startup,
         description="Service stations, designated institutions, the 15-minute circle, pharmacies.",
     )

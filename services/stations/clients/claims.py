@@ -1,0 +1,138 @@
+"""The claims service's drug catalog, as the stations service needs it.
+
+``GET /claims/v1/catalog/drugs/{code}`` (public) → ``{code, generic_name, payment_standard, ...}``;
+404 means the drug is not in the catalog. Answers are cached in-process for a while (the
+catalog changes a few times a year; a drug added to it is seen within ``missing_ttl_seconds``).
+A claims service that is down is a 503 to our caller, never a silent "unknown drug".
+
+Anything with the :class:`DrugCatalog` shape can stand in (``app.state.drug_catalog``), which is
+how tests run the inventory endpoints without depending on the claims catalog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from shared.errors import UpstreamUnavailable
+from shared.http import ServiceClient
+
+
+@dataclass(frozen=True, slots=True)
+class Drug:
+    code: str
+    generic_name: str
+    payment_standard: Decimal | None
+    """医保支付标准, for procured drugs; None where the catalog gives none."""
+
+
+class DrugCatalog(Protocol):
+    async def get_drugs(self, codes: Collection[str]) -> dict[str, Drug]:
+        """The known drugs among ``codes`` (unknown ones are absent). Raises
+        :class:`UpstreamUnavailable` when the catalog cannot be asked."""
+        ...
+
+
+class StaticDrugCatalog:
+    """A fixed list of drugs behind the :class:`DrugCatalog` interface (tests, offline use)."""
+
+    def __init__(self, drugs: Collection[Drug]) -> None:
+        self.drugs = {drug.code: drug for drug in drugs}
+
+    async def get_drugs(self, codes: Collection[str]) -> dict[str, Drug]:
+        return {code: self.drugs[code] for code in codes if code in self.drugs}
+
+
+def parse_drug(body: Mapping[str, Any]) -> Drug:
+    standard = body.get("payment_standard")
+    try:
+        return Drug(
+            code=str(body["code"]),
+            generic_name=str(body.get("generic_name") or ""),
+            payment_standard=None if standard is None else Decimal(str(standard)),
+        )
+    except (KeyError, InvalidOperation):
+        raise UpstreamUnavailable("claims answered a drug this service cannot read") from None
+
+
+class ClaimsClient:
+    """Drug lookups against the claims catalog with an in-process TTL cache."""
+
+    def __init__(
+        self,
+        client: ServiceClient,
+        *,
+        ttl_seconds: float = 300.0,
+        missing_ttl_seconds: float = 60.0,
+        max_entries: int = 100_000,
+        concurrency: int = 16,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.ttl_seconds = ttl_seconds
+        self.missing_ttl_seconds = missing_ttl_seconds
+        self.max_entries = max_entries
+        self.clock = clock
+        self._limit = asyncio.Semaphore(concurrency)
+        self._cache: OrderedDict[str, tuple[float, Drug | None]] = OrderedDict()
+
+    def _cached(self, code: str) -> tuple[bool, Drug | None]:
+        entry = self._cache.get(code)
+        if entry is None:
+            return False, None
+        expires, drug = entry
+        if expires <= self.clock():
+            del self._cache[code]
+            return False, None
+        return True, drug
+
+    def _remember(self, code: str, drug: Drug | None) -> None:
+        ttl = self.ttl_seconds if drug is not None else self.missing_ttl_seconds
+        self._cache[code] = (self.clock() + ttl, drug)
+        self._cache.move_to_end(code)
+        while len(self._cache) > self.max_entries:
+            self._cache.popitem(last=False)
+
+    async def _fetch(self, code: str) -> Drug | None:
+        async with self._limit:
+            response = await self.client.get(f"/claims/v1/catalog/drugs/{quote(code, safe='')}")
+        if response.status_code == 200:
+            return parse_drug(response.json())
+        if response.status_code in (404, 422):
+            # 422: the catalog refuses the code's shape, which makes it just as unknown.
+            return None
+        raise UpstreamUnavailable(
+            f"claims answered {response.status_code} for a catalog read",
+            extra={"upstream_status": response.status_code},
+        )
+
+    async def get_drug(self, code: str) -> Drug | None:
+        hit, drug = self._cached(code)
+        if hit:
+            return drug
+        drug = await self._fetch(code)
+        self._remember(code, drug)
+        return drug
+
+    async def get_drugs(self, codes: Collection[str]) -> dict[str, Drug]:
+        wanted = list(dict.fromkeys(codes))
+        found: dict[str, Drug] = {}
+        missing: list[str] = []
+        for code in wanted:
+            hit, drug = self._cached(code)
+            if not hit:
+                missing.append(code)
+            elif drug is not None:
+                found[code] = drug
+        fetched = await asyncio.gather(*(self._fetch(code) for code in missing))
+        for code, drug in zip(missing, fetched, strict=True):
+            self._remember(code, drug)
+            if drug is not None:
+                found[code] = drug
+        return found

@@ -1,0 +1,1 @@
+"""Pure rules of the stations service: no I/O, tested exhaustively."""
