@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
+from services.enrollment.config import EnrollmentSettings, voucher_key
 from services.enrollment.endpoints import router
+from services.enrollment.repository import HotPath
 from shared.app import create_service_app
-from shared.settings import Settings
+from shared.db import to_libpq_url
+from shared.settings import Settings, get_settings
+from shared.topology import service
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """No reset query on release (asyncpg's default costs a round trip per request): the hot
+    path runs single autocommit statements that leave no session state behind."""
 
 
 def create_app(
@@ -17,10 +28,43 @@ def create_app(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> FastAPI:
     """``transports`` replaces the network to the services called (tests run them in-process)."""
-    return create_service_app(
+    settings = settings or get_settings()
+    own = EnrollmentSettings()
+    app = create_service_app(
         "enrollment",
         [router],
         settings=settings,
         transports=transports,
         description="Insured persons, coverage, filings, approvals and electronic vouchers.",
     )
+    # Read at start-up, so a missing production key stops the process before it serves.
+    app.state.voucher_key = voucher_key(settings, own)
+    app.state.voucher_lifetime = own.voucher_lifetime_seconds
+
+    shared_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with shared_lifespan(app):
+            assert settings.database_url is not None  # the shared lifespan has checked
+            # Only the hot path's access-log entries ride on this pool. With synchronous commit
+            # off (an operator's choice) each read skips a WAL flush, and a crash of the database
+            # server could lose the entries of its last moments, never the data read.
+            pool = await asyncpg.create_pool(
+                to_libpq_url(settings.database_url),
+                min_size=1,
+                max_size=settings.db_pool_size,
+                reset=_keep_session,
+                server_settings={
+                    "search_path": service("enrollment").schema,
+                    "synchronous_commit": "on" if own.hot_path_synchronous_commit else "off",
+                },
+            )
+            app.state.hot_path = HotPath(pool)
+            try:
+                yield
+            finally:
+                await pool.close()
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 
-from shared.auth import ClientKind, Principal, require_kinds
+from shared.auth import STAFF_KINDS, ClientKind, Principal, require_kinds
+from shared.errors import NotFound
+
+BEARER_SECURITY: dict[str, Any] = {"security": [{"HTTPBearer": []}]}
+
+Admin = Annotated[Principal, Depends(require_kinds(ClientKind.admin))]
 
 PersonReader = Annotated[
     Principal, Depends(require_kinds(ClientKind.admin, ClientKind.station, ClientKind.app))
@@ -14,3 +19,33 @@ PersonReader = Annotated[
 """Staff, or an app token (which then sees only its own person)."""
 
 EnrollmentStaff = Annotated[Principal, Depends(require_kinds(ClientKind.admin, ClientKind.station))]
+
+ELIGIBILITY_READERS = frozenset(
+    {
+        ClientKind.admin,
+        ClientKind.station,
+        ClientKind.app,
+        ClientKind.institution,
+        ClientKind.pharmacy,
+    }
+)
+EligibilityReader = Annotated[Principal, Depends(require_kinds(*ELIGIBILITY_READERS))]
+"""Staff, the places a person presents themselves at (any person), or the person's own app."""
+
+VoucherResolver = Annotated[
+    Principal,
+    Depends(
+        require_kinds(
+            ClientKind.admin, ClientKind.station, ClientKind.institution, ClientKind.pharmacy
+        )
+    ),
+]
+
+AUDITED_KINDS = frozenset({*STAFF_KINDS, ClientKind.institution, ClientKind.pharmacy})
+"""Clients whose reads and changes of a person's data go to the access log (PIPL)."""
+
+
+def ensure_may_touch(principal: Principal, person_id: int) -> None:
+    """An app token touches only its own person; anyone else's is 404, so IDs cannot be probed."""
+    if principal.kind is ClientKind.app and principal.person_id != person_id:
+        raise NotFound(f"person {person_id} not found")
