@@ -20,6 +20,8 @@ class Scenario:
     script: str | None = None
     """A whole wrk Lua script, for requests that must differ from one another."""
     note: str = ""
+    connections: int | None = None
+    """Concurrent connections, where the run's default would not fit the use (bulk uploads)."""
 
 
 def modules() -> list[ModuleType]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert
 
 from bench.scenarios import Scenario
-from bench.scenarios.enrollment import ELIGIBILITY_DATE, _id_range
+from bench.scenarios.enrollment import ELIGIBILITY_DATE, covered_person_ids, lua_id_list
 from bench.scenarios.stations import BENCH_DRUG_CODES
 from services.claims.models import Drug
 
@@ -76,7 +76,7 @@ def _lua_body() -> str:
 
 
 def _script(ctx: Any, path: str, idempotent: bool) -> str:
-    low, high = _id_range(ctx)
+    ids = covered_person_ids(ctx)
     token = ctx.token("institution", bound=INSTITUTION)
     key = 'headers["Idempotency-Key"] = tid .. "-" .. stamp .. "-" .. counter' if idempotent else ""
     # wrk.format(method, path, headers, body) replaces wrk.headers: the table repeats them all.
@@ -87,12 +87,13 @@ setup = function(thread)
   thread:set("tid", thread_ids)
 end
 tid = 0
+ids = {lua_id_list(ids)}
 stamp = tostring(os.time())
 counter = 0
 request = function()
   counter = counter + 1
   -- a different person each request, spread so per-person locks do not contend
-  local id = {low} + (counter * 7919) % {high - low + 1}
+  local id = ids[counter % #ids + 1]
   local headers = {{}}
   headers["Authorization"] = "Bearer {token}"
   headers["Content-Type"] = "application/json"

@@ -77,6 +77,7 @@ def scenarios(ctx: Any) -> list[Scenario]:
                 "Content-Type": "application/json",
             },
             body=json.dumps(rows),
+            connections=2,
             note="pharmacy token; 5,000 rows in one transaction (drug checks cached)",
         ),
     ]

@@ -7,6 +7,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ValidationError
 
 from services.claims.domain.calculator import Institution
+from shared.cache import TTLCache
 from shared.errors import Unprocessable, UpstreamUnavailable
 from shared.http import ServiceClient
 
@@ -32,12 +33,25 @@ class StationsApi(Protocol):
     async def institution(self, code: str) -> InstitutionDoc: ...
 
 
+INSTITUTIONS: TTLCache[str, InstitutionDoc] = TTLCache(ttl_seconds=60.0)
+"""Institutions are public reference data read on every settlement. A minute's cache takes the
+stations call off the hot path; a change of designation or tier applies within that minute."""
+
+
 class HttpStationsClient:
     def __init__(self, client: ServiceClient, authorization: str | None) -> None:
         self.client = client
         self.headers = {"Authorization": authorization} if authorization else {}
 
     async def institution(self, code: str) -> InstitutionDoc:
+        cached = INSTITUTIONS.get(code)
+        if cached is not None:
+            return cached
+        doc = await self._fetch(code)
+        INSTITUTIONS.put(code, doc)
+        return doc
+
+    async def _fetch(self, code: str) -> InstitutionDoc:
         response = await self.client.get(f"/stations/v1/institutions/{code}", headers=self.headers)
         if response.status_code == 404:
             raise Unprocessable(f"no designated institution {code}", field="body.institution_code")
