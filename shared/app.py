@@ -117,10 +117,10 @@ def create_service_app(
             max_overflow=settings.db_max_overflow,
         )
         app.state.clients = service_clients(settings, calls, transports)
-        if on_startup is not None:
-            await on_startup(app)
-        log.info("%s started", name)
         try:
+            if on_startup is not None:
+                await on_startup(app)
+            log.info("%s started", name)
             yield
         finally:
             for client in app.state.clients.values():

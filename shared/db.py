@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, text
@@ -59,7 +59,10 @@ def with_user(url: str, user: str, password: str | None = None, database: str | 
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    netloc = user + (f":{password}" if password else "") + "@" + host
+    # Quoted: a password may hold @, : or /, which would otherwise break the URL.
+    netloc = (
+        quote(user, safe="") + (f":{quote(password, safe='')}" if password else "") + "@" + host
+    )
     if parts.port:
         netloc += f":{parts.port}"
     path = f"/{database}" if database is not None else parts.path

@@ -70,3 +70,28 @@ def test_money_rounds_half_up(value, rounded):
     from decimal import Decimal
 
     assert round_money(Decimal(value)) == Decimal(rounded)
+
+
+def test_ttl_cache_expires_and_stays_bounded():
+    from shared.cache import TTLCache
+
+    now = [0.0]
+    cache: TTLCache[str, int] = TTLCache(ttl_seconds=10, max_entries=2, clock=lambda: now[0])
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1
+    cache.put("c", 3)  # over the bound: the oldest goes
+    assert cache.get("a") is None and cache.get("c") == 3
+    now[0] = 10.0
+    assert cache.get("b") is None and cache.get("c") is None
+
+
+def test_role_urls_quote_passwords_and_keep_socket_hosts():
+    from shared.db import with_user
+
+    assert with_user("postgresql://admin@db:5432/yibao", "yibao_claims", "p@ss:/w") == (
+        "postgresql://yibao_claims:p%40ss%3A%2Fw@db:5432/yibao"
+    )
+    assert with_user("postgresql://postgres@/yibao?host=/tmp/pg", "yibao_claims") == (
+        "postgresql://yibao_claims@/yibao?host=/tmp/pg"
+    )
