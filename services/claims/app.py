@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
 from services.claims.endpoints import router
+from services.claims.hotpath import HotPath, reset_connection
+from services.claims.schemas import SettlementRequest
 from shared.app import create_service_app
-from shared.settings import Settings
+from shared.db import to_libpq_url
+from shared.settings import Settings, get_settings
+from shared.topology import service
+
+
+def _with_settlement_request(app: FastAPI) -> None:
+    """Preview and settle read their body by hand, so FastAPI does not list its schema: add it
+    (and the schemas it refers to) for their ``$ref``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        schema = SettlementRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in schema.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components.setdefault("SettlementRequest", schema)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(
@@ -17,7 +44,8 @@ def create_app(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> FastAPI:
     """``transports`` replaces the network to the services called (tests run them in-process)."""
-    return create_service_app(
+    settings = settings or get_settings()
+    app = create_service_app(
         "claims",
         [router],
         settings=settings,
@@ -25,3 +53,39 @@ def create_app(
         calls=("enrollment", "stations"),
         description="Settlement under versioned benefit policies, reimbursement, catalog, audit.",
     )
+    _with_settlement_request(app)
+    shared_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with shared_lifespan(app):
+            assert settings.database_url is not None  # the shared lifespan has checked
+            pool = await asyncpg.create_pool(
+                to_libpq_url(settings.database_url),
+                min_size=1,
+                max_size=settings.db_pool_size,
+                reset=reset_connection,
+                server_settings={
+                    "search_path": service("claims").schema,
+                    # Whatever the role's default: a settlement acknowledged is on disk.
+                    "synchronous_commit": "on",
+                    # The statements here (and in the functions of migration 0005) name
+                    # partitioned settlements: with custom plans, each call planned the
+                    # partitions anew, costing more than the execution; generic plans prune at
+                    # run time instead.
+                    "plan_cache_mode": "force_generic_plan",
+                },
+            )
+            app.state.hot_path = HotPath(pool)
+            # Python's cyclic collector showed as ~5% of this process's CPU under load, most of it
+            # rescanning the objects of start-up (modules, models, routes) that live as long as
+            # the process: set them aside, and collect the young generation less often.
+            gc.freeze()
+            gc.set_threshold(10_000, 20, 20)
+            try:
+                yield
+            finally:
+                await pool.close()
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -25,10 +25,10 @@ async def gather_inputs(
     """
     if body.person_id is not None:
         person_id = body.person_id
-        eligibility, institution = await asyncio.gather(
-            enrollment.eligibility(person_id, body.service_date),
-            stations.institution(body.institution_code),
-        )
+        # One after the other: the institution is nearly always cached (clients/stations.py) and
+        # answers at once, where gathering the two made two tasks on every settlement's path.
+        institution = await stations.institution(body.institution_code)
+        eligibility = await enrollment.eligibility(person_id, body.service_date)
     else:
         assert body.voucher_code is not None
         person_id, institution = await asyncio.gather(

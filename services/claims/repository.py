@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -32,24 +32,36 @@ def forget_policies() -> None:
     _versions = (0.0, [])
 
 
-async def policy_in_force(session: AsyncSession, day: date) -> tuple[str, PolicyParameters] | None:
+def policies_stale() -> bool:
+    return time.monotonic() - _versions[0] > POLICY_CACHE_SECONDS
+
+
+def remember_policies(rows: Iterable[tuple[date, str, Any]]) -> None:
+    """Replace the cached list of versions with ``rows`` of (effective_from, code, parameters)."""
     global _versions
-    loaded_at, versions = _versions
-    if time.monotonic() - loaded_at > POLICY_CACHE_SECONDS:
-        rows = await session.execute(
-            select(BenefitPolicy.effective_from, BenefitPolicy.code, BenefitPolicy.parameters)
-        )
-        versions = []
-        for effective_from, code, parameters in rows:
-            if code not in _parsed:
-                _parsed[code] = PolicyParameters.model_validate(parameters)
-            versions.append((effective_from, code))
-        versions.sort(reverse=True)
-        _versions = (time.monotonic(), versions)
-    for effective_from, code in versions:
+    versions = []
+    for effective_from, code, parameters in rows:
+        if code not in _parsed:
+            _parsed[code] = PolicyParameters.model_validate(parameters)
+        versions.append((effective_from, code))
+    versions.sort(reverse=True)
+    _versions = (time.monotonic(), versions)
+
+
+def cached_policy(day: date) -> tuple[str, PolicyParameters] | None:
+    for effective_from, code in _versions[1]:
         if effective_from <= day:
             return code, _parsed[code]
     return None
+
+
+async def policy_in_force(session: AsyncSession, day: date) -> tuple[str, PolicyParameters] | None:
+    if policies_stale():
+        rows = await session.execute(
+            select(BenefitPolicy.effective_from, BenefitPolicy.code, BenefitPolicy.parameters)
+        )
+        remember_policies((row[0], row[1], row[2]) for row in rows)
+    return cached_policy(day)
 
 
 async def lock_person(session: AsyncSession, person_id: int) -> None:
@@ -93,13 +105,6 @@ async def add_to_accumulators(
             },
         )
     )
-
-
-async def insert_settlement(session: AsyncSession, values: dict[str, Any]) -> int:
-    settlement_id: int = await session.scalar(
-        insert(Settlement).values(values).returning(Settlement.id)
-    )  # type: ignore[assignment]
-    return settlement_id
 
 
 async def settlement(

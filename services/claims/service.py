@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims import repository, supervision
+from services.claims import repository
 from services.claims.domain.calculator import (
     ZERO,
     DomainError,
@@ -22,7 +22,6 @@ from services.claims.domain.calculator import (
     Patient,
     Pool,
     Visit,
-    apply,
     calculate,
     pool_cap,
 )
@@ -36,7 +35,6 @@ from services.claims.schemas import (
     PoolOut,
     SettlementRequest,
 )
-from shared.auth import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
 
 # --- policies -----------------------------------------------------------------------------------
@@ -184,80 +182,6 @@ def eob(
         medical_assistance=outcome.medical_assistance,
         personal_pay=outcome.personal_pay,
         accumulators=accumulators,
-    )
-
-
-async def preview(
-    session: AsyncSession, body: SettlementRequest, inputs: Inputs
-) -> ExplanationOfBenefits:
-    code, policy = await policy_for(session, body.service_date)
-    year = body.service_date.year
-    used = await repository.accumulators(session, inputs.person_id, year)
-    outcome = compute(policy, inputs, visit_of(body), used)
-    after = apply(used, outcome.deltas)
-    return eob(
-        outcome,
-        settlement_id=None,
-        status="preview",
-        person_id=inputs.person_id,
-        body=body,
-        policy_code=code,
-        accumulators=accumulators_out(policy, inputs.person_id, year, after, outcome.caps),
-    )
-
-
-async def settle(
-    session: AsyncSession, principal: Principal, body: SettlementRequest, inputs: Inputs
-) -> ExplanationOfBenefits:
-    """Compute and record under the person's lock: accumulators read, checked and written at once."""
-    code, policy = await policy_for(session, body.service_date)
-    year = body.service_date.year
-    await repository.lock_person(session, inputs.person_id)
-    used = await repository.accumulators(session, inputs.person_id, year)
-    outcome = compute(policy, inputs, visit_of(body), used)
-    after = apply(used, outcome.deltas)
-    snapshot = accumulators_out(policy, inputs.person_id, year, after, outcome.caps)
-    values: dict[str, Any] = {
-        "service_date": body.service_date,
-        "person_id": inputs.person_id,
-        "institution_code": body.institution_code,
-        "visit_type": body.visit_type.value,
-        "disease_code": body.disease_code,
-        "discharge_date": body.discharge_date,
-        "scheme": inputs.patient.scheme.value if inputs.patient.scheme else "",
-        "policy_code": code,
-        "status": "settled",
-        "total": outcome.total,
-        "out_of_scope": outcome.out_of_scope,
-        "policy_scope": outcome.policy_scope,
-        "deductible": outcome.deductible,
-        "basic_fund": outcome.basic_fund,
-        "large_amount_subsidy": outcome.large_amount_subsidy,
-        "critical_illness": outcome.critical_illness,
-        "medical_assistance": outcome.medical_assistance,
-        "personal_pay": outcome.personal_pay,
-        "deltas": {pool: str(amount) for pool, amount in outcome.deltas.items()},
-        "accumulators_after": snapshot.model_dump(mode="json"),
-        "items": [item.model_dump(mode="json") for item in body.items],
-        "client_id": principal.client_id,
-    }
-    settlement_id = await repository.insert_settlement(session, values)
-    await repository.add_to_accumulators(session, inputs.person_id, year, outcome.deltas)
-    await supervision.raise_flags(
-        session,
-        values,
-        settlement_id,
-        at_pharmacy=inputs.institution.kind == "pharmacy",
-        prescribed=body.prescription_id is not None,
-    )
-    return eob(
-        outcome,
-        settlement_id=settlement_id,
-        status="settled",
-        person_id=inputs.person_id,
-        body=body,
-        policy_code=code,
-        accumulators=snapshot,
     )
 
 

@@ -2,99 +2,17 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims.domain.policy import VisitType
-from services.claims.domain.supervision import Billed, FlagKind, check
-from services.claims.models import AuditCase, AuditFlag, Drug, Settlement
+from services.claims.domain.supervision import FlagKind
+from services.claims.models import AuditCase, AuditFlag, Settlement
 from services.claims.schemas import CaseCreate, CaseOut, CaseUpdate, FundTotal
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
-
-
-def _quantities(items: Iterable[dict[str, Any]]) -> dict[str, Decimal]:
-    out: dict[str, Decimal] = defaultdict(Decimal)
-    for line in items:
-        out[str(line["code"])] += Decimal(str(line["quantity"]))
-    return dict(out)
-
-
-async def raise_flags(
-    session: AsyncSession,
-    row: dict[str, Any],
-    settlement_id: int,
-    *,
-    at_pharmacy: bool = False,
-    prescribed: bool = False,
-) -> int:
-    """Check a settlement just written against the person's others; runs under the person's
-    lock, so two settlements of one day always see each other."""
-    day: date = row["service_date"]
-    last: date = row.get("discharge_date") or day
-    inpatient = row["visit_type"] == VisitType.inpatient.value
-    near = Settlement.service_date == day
-    if inpatient:
-        near = or_(
-            near,
-            and_(
-                Settlement.visit_type == VisitType.inpatient.value,
-                Settlement.service_date <= last,
-                func.coalesce(Settlement.discharge_date, Settlement.service_date) >= day,
-            ),
-        )
-    others = await session.execute(
-        select(
-            Settlement.id,
-            Settlement.visit_type,
-            Settlement.service_date,
-            Settlement.discharge_date,
-            Settlement.items,
-        ).where(
-            Settlement.person_id == row["person_id"],
-            Settlement.status == "settled",
-            Settlement.id != settlement_id,
-            near,
-        )
-    )
-    earlier = [
-        Billed(sid, VisitType(kind), served, discharged, _quantities(items))
-        for sid, kind, served, discharged, items in others
-    ]
-    quantities = _quantities(row["items"])
-    catalog = list(
-        await session.execute(
-            select(Drug.code, Drug.daily_limit, Drug.prescription_only).where(
-                Drug.code.in_(list(quantities))
-            )
-        )
-    )
-    limits = {code: limit for code, limit, _ in catalog if limit is not None}
-    unprescribed = (
-        [code for code, _, prescription_only in catalog if prescription_only]
-        if at_pharmacy and not prescribed
-        else []
-    )
-    new = Billed(settlement_id, VisitType(row["visit_type"]), day, last, quantities)
-    flags = check(new, earlier, limits, unprescribed)
-    for flag in flags:
-        session.add(
-            AuditFlag(
-                settlement_id=settlement_id,
-                service_date=day,
-                person_id=row["person_id"],
-                institution_code=row["institution_code"],
-                kind=flag.kind.value,
-                detail=flag.detail[:500],
-            )
-        )
-    return len(flags)
 
 
 async def _case_out(session: AsyncSession, case: AuditCase) -> CaseOut:

@@ -70,9 +70,10 @@ class HttpEnrollmentClient:
         self.headers = {"Authorization": authorization} if authorization else {}
 
     async def eligibility(self, person_id: int, day: date) -> Eligibility:
+        # The query in the path rather than ``params``: both HTTP libraries under the client
+        # rebuild a URL from ``params`` on every call, on the path of every settlement.
         response = await self.client.get(
-            f"/enrollment/v1/persons/{person_id}/eligibility",
-            params={"date": day.isoformat()},
+            f"/enrollment/v1/persons/{person_id}/eligibility?date={day.isoformat()}",
             headers=self.headers,
         )
         if response.status_code == 404:
