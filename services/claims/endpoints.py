@@ -42,6 +42,8 @@ from services.claims.schemas import (
     CaseCreate,
     CaseOut,
     CaseUpdate,
+    DrugLookup,
+    DrugLookupOut,
     DrugOut,
     ExplanationOfBenefits,
     FlagOut,
@@ -56,7 +58,7 @@ from services.claims.schemas import (
 )
 from services.claims.service import Inputs
 from shared.auth import Admin, ClientKind, Principal, authorize
-from shared.db import DbSession
+from shared.db import DbSession, ReadSession
 from shared.errors import Conflict, NotFound, problems
 from shared.pagination import Page, Pagination
 
@@ -328,6 +330,23 @@ async def list_drugs(
     rows = list(await session.scalars(statement.order_by(Drug.code).limit(page.limit + 1)))
     rows, cursor = page.page(rows, key=lambda d: d.code)
     return Page(items=[DrugOut.model_validate(d) for d in rows], next_cursor=cursor)
+
+
+@router.post(
+    "/catalog/drugs/lookup",
+    tags=["catalog"],
+    summary="Look many drug codes up at once (public)",
+    response_model=DrugLookupOut,
+    responses=problems(422),
+)
+async def lookup_drugs(body: DrugLookup, session: ReadSession) -> DrugLookupOut:
+    wanted = list(dict.fromkeys(body.codes))
+    rows = list(await session.scalars(select(Drug).where(Drug.code.in_(wanted))))
+    known = {row.code for row in rows}
+    return DrugLookupOut(
+        found=[DrugOut.model_validate(row) for row in rows],
+        missing=[code for code in wanted if code not in known],
+    )
 
 
 @router.get(

@@ -395,3 +395,16 @@ class RecheckOut(BaseModel):
     year: int
     days_checked: int
     flags_raised: int
+
+
+class DrugLookup(BaseModel):
+    """Many codes at once: a pharmacy's inventory upload checks thousands in one call."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"codes": ["XA0001", "XA0002"]}})
+
+    codes: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(max_length=10_000)
+
+
+class DrugLookupOut(BaseModel):
+    found: list[DrugOut]
+    missing: list[str] = Field(description="Codes not in the catalog")

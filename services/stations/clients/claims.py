@@ -61,6 +61,9 @@ def parse_drug(body: Mapping[str, Any]) -> Drug:
         raise UpstreamUnavailable("claims answered a drug this service cannot read") from None
 
 
+_LOOKUP_CHUNK = 2000
+
+
 class ClaimsClient:
     """Drug lookups against the claims catalog with an in-process TTL cache."""
 
@@ -130,9 +133,29 @@ class ClaimsClient:
                 missing.append(code)
             elif drug is not None:
                 found[code] = drug
-        fetched = await asyncio.gather(*(self._fetch(code) for code in missing))
-        for code, drug in zip(missing, fetched, strict=True):
-            self._remember(code, drug)
-            if drug is not None:
-                found[code] = drug
+        # One bulk call per chunk: a cold cache must not mean thousands of single reads.
+        for start in range(0, len(missing), _LOOKUP_CHUNK):
+            chunk = missing[start : start + _LOOKUP_CHUNK]
+            known = await self._lookup(chunk)
+            for code in chunk:
+                drug = known.get(code)
+                self._remember(code, drug)
+                if drug is not None:
+                    found[code] = drug
         return found
+
+    async def _lookup(self, codes: list[str]) -> dict[str, Drug]:
+        async with self._limit:
+            response = await self.client.post(
+                "/claims/v1/catalog/drugs/lookup", json={"codes": codes}
+            )
+        if response.status_code != 200:
+            raise UpstreamUnavailable(
+                f"claims answered {response.status_code} for a catalog lookup",
+                extra={"upstream_status": response.status_code},
+            )
+        try:
+            drugs = [parse_drug(item) for item in response.json()["found"]]
+        except (KeyError, TypeError, ValueError):
+            raise UpstreamUnavailable("claims answered a lookup this service cannot read") from None
+        return {drug.code: drug for drug in drugs}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import httpx
@@ -18,6 +19,7 @@ class Catalog:
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.down = False
+        self.lookups = 0
         self.drugs = {
             "XA0001": {"code": "XA0001", "generic_name": "氨氯地平片", "payment_standard": "1.50",
                        "catalog_class": "A"},
@@ -26,11 +28,19 @@ class Catalog:
         }  # fmt: skip
 
     def handler(self, request: httpx.Request) -> httpx.Response:
-        code = request.url.path.rsplit("/", 1)[-1]
-        self.calls.append(code)
         assert request.url.path.startswith("/claims/v1/catalog/drugs/")
         if self.down:
             return httpx.Response(503, json={"title": "down"})
+        if request.url.path.endswith("/lookup"):
+            codes = json.loads(request.content)["codes"]
+            self.calls.extend(codes)
+            self.lookups += 1
+            found = [self.drugs[c] for c in codes if c in self.drugs]
+            return httpx.Response(
+                200, json={"found": found, "missing": [c for c in codes if c not in self.drugs]}
+            )
+        code = request.url.path.rsplit("/", 1)[-1]
+        self.calls.append(code)
         if code in self.drugs:
             return httpx.Response(200, json=self.drugs[code])
         return httpx.Response(404, json={"title": "Not found", "status": 404})
@@ -96,6 +106,7 @@ async def test_many_codes_at_once_fetch_only_what_is_not_cached(client, catalog)
     found = await client.get_drugs(["XA0001", "TB00001", "NOPE2", "TB00001"])
     assert set(found) == {"XA0001", "TB00001"}
     assert sorted(catalog.calls) == ["NOPE2", "TB00001", "XA0001"]
+    assert catalog.lookups == 1  # the uncached codes went in one call, not one call each
 
 
 async def test_upstream_down_is_503_not_unknown(client, catalog):
