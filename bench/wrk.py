@@ -78,6 +78,9 @@ def run(
                 f"-t{threads}",
                 f"-c{connections}",
                 f"-d{seconds}s",
+                # wrk's own 2 s default would count a slow bulk upload as an error.
+                "--timeout",
+                "30s",
                 "--latency",
                 "-s",
                 str(lua),
