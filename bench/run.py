@@ -25,7 +25,7 @@ from bench.scenarios import Scenario, all_scenarios, modules
 from cli.processes import Supervisor, free_port_block, ports_from
 from cli.stack import Stack, migrate_all, seed_all
 from shared.auth import ClientKind, Principal, TokenSigner
-from shared.db import Database
+from shared.db import Database, to_libpq_url
 from shared.dbadmin import Bootstrap, bootstrap, with_user_db
 from shared.settings import Settings, get_settings
 from shared.topology import ALL_PROCESSES, service
@@ -149,6 +149,8 @@ def main() -> None:
         for scenario in all_scenarios(ctx):
             if only and scenario.name not in only:
                 continue
+            # Each scenario starts on a settled machine: the previous one's writes flushed.
+            asyncio.run(_settle_database(boot.admin_url))
             print(f"bench: {scenario.name}", file=sys.stderr)
             figures = measure(scenario, seconds, connections)
             results[scenario.name] = _row(figures, ceiling)
@@ -167,6 +169,20 @@ def main() -> None:
         if supervisor is not None:
             supervisor.stop_all()
         stack.close()
+
+
+async def _settle_database(admin_url: str) -> None:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(to_libpq_url(admin_url))
+        try:
+            await conn.execute("checkpoint")
+        finally:
+            await conn.close()
+    except asyncpg.PostgresError:
+        pass  # not a superuser on this server: measure without the flush
+    await asyncio.sleep(2)
 
 
 def _row(figures: wrk.Figures, ceiling: wrk.Figures) -> dict[str, float]:
