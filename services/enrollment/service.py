@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -236,6 +236,24 @@ async def end_coverage(
     return row
 
 
+RecordT = TypeVar("RecordT", Qualification, OffsiteFiling, Contribution, Transfer)
+
+
+async def _records_of(
+    session: AsyncSession,
+    principal: Principal,
+    person_id: int,
+    model: type[RecordT],
+    action: str,
+    *order_by: Any,
+) -> list[RecordT]:
+    """A person's rows of one kind, if this principal may see the person; the read is logged."""
+    await get_visible_person(session, principal, person_id)
+    await access.record(session, principal, [person_id], action)
+    column = model.person_id
+    return list(await session.scalars(select(model).where(column == person_id).order_by(*order_by)))
+
+
 async def list_coverages(
     session: AsyncSession, principal: Principal, person_id: int
 ) -> list[Coverage]:
@@ -299,14 +317,8 @@ async def add_qualification(
 async def list_qualifications(
     session: AsyncSession, principal: Principal, person_id: int
 ) -> list[Qualification]:
-    await get_visible_person(session, principal, person_id)
-    await access.record(session, principal, [person_id], "qualification.read")
-    return list(
-        await session.scalars(
-            select(Qualification)
-            .where(Qualification.person_id == person_id)
-            .order_by(Qualification.id)
-        )
+    return await _records_of(
+        session, principal, person_id, Qualification, "qualification.read", Qualification.id
     )
 
 
@@ -382,14 +394,8 @@ async def add_filing(
 async def list_filings(
     session: AsyncSession, principal: Principal, person_id: int
 ) -> list[OffsiteFiling]:
-    await get_visible_person(session, principal, person_id)
-    await access.record(session, principal, [person_id], "offsite_filing.read")
-    return list(
-        await session.scalars(
-            select(OffsiteFiling)
-            .where(OffsiteFiling.person_id == person_id)
-            .order_by(OffsiteFiling.id)
-        )
+    return await _records_of(
+        session, principal, person_id, OffsiteFiling, "offsite_filing.read", OffsiteFiling.id
     )
 
 
@@ -639,14 +645,14 @@ async def add_contribution(
 async def contribution_history(
     session: AsyncSession, principal: Principal, person_id: int
 ) -> list[Contribution]:
-    await get_visible_person(session, principal, person_id)
-    await access.record(session, principal, [person_id], "contribution.read")
-    return list(
-        await session.scalars(
-            select(Contribution)
-            .where(Contribution.person_id == person_id)
-            .order_by(Contribution.year.desc(), Contribution.id.desc())
-        )
+    return await _records_of(
+        session,
+        principal,
+        person_id,
+        Contribution,
+        "contribution.read",
+        Contribution.year.desc(),
+        Contribution.id.desc(),
     )
 
 
@@ -748,13 +754,7 @@ async def request_transfer(
 async def list_transfers(
     session: AsyncSession, principal: Principal, person_id: int
 ) -> list[Transfer]:
-    await get_visible_person(session, principal, person_id)
-    await access.record(session, principal, [person_id], "transfer.read")
-    return list(
-        await session.scalars(
-            select(Transfer).where(Transfer.person_id == person_id).order_by(Transfer.id)
-        )
-    )
+    return await _records_of(session, principal, person_id, Transfer, "transfer.read", Transfer.id)
 
 
 async def move_transfer(
