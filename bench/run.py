@@ -146,14 +146,25 @@ def main() -> None:
         results: dict[str, dict[str, float]] = {}
         ceiling = measure(Scenario("bare_asgi_hello", hello_url), seconds, connections)
         results["bare_asgi_hello"] = _row(ceiling, ceiling)
-        for scenario in all_scenarios(ctx):
-            if only and scenario.name not in only:
-                continue
+        chosen = [s for s in all_scenarios(ctx) if not only or s.name in only]
+        by_name = {s.name: s for s in chosen}
+        baselines = {name: baseline for name, baseline, _ in TARGETS}
+        for scenario in chosen:
             # Each scenario starts on a settled machine: the previous one's writes flushed.
             asyncio.run(_settle_database(boot.admin_url))
+            baseline = by_name.get(baselines.get(scenario.name, ""))
+            adjacent: wrk.Figures | None = None
+            if baseline is not None and baseline.name in results:
+                # This machine slows under minutes of load: a target is compared with its
+                # baseline measured again right before it, not only at the start of the run.
+                print(f"bench: {baseline.name} (again, before {scenario.name})", file=sys.stderr)
+                adjacent = measure(baseline, seconds, connections)
+                asyncio.run(_settle_database(boot.admin_url))
             print(f"bench: {scenario.name}", file=sys.stderr)
             figures = measure(scenario, seconds, connections)
             results[scenario.name] = _row(figures, ceiling)
+            if adjacent is not None:
+                results[scenario.name]["baseline_rps"] = round(adjacent.rps, 1)
             if figures.errors:
                 results[scenario.name]["errors"] = figures.errors
         _report(results, seconds, connections)
@@ -205,9 +216,15 @@ def _report(results: dict[str, dict[str, float]], seconds: int, connections: int
     print()
     for name, baseline, target in TARGETS:
         if name in results and baseline in results:
-            ratio = results[name]["rps"] / results[baseline]["rps"]
-            verdict = "meets" if ratio >= target else "MISSES"
-            print(f"{name} / {baseline}: {ratio:.2f} ({verdict} the target {target:.2f})")
+            first = results[name]["rps"] / results[baseline]["rps"]
+            adjacent = results[name]["rps"] / results[name].get(
+                "baseline_rps", results[baseline]["rps"]
+            )
+            verdict = "meets" if adjacent >= target else "MISSES"
+            print(
+                f"{name} / {baseline}: {adjacent:.2f} against the baseline measured just before, "
+                f"{first:.2f} against the first ({verdict} the target {target:.2f})"
+            )
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
