@@ -24,18 +24,24 @@ class TTLCache(Generic[K, V]):
         self.clock = clock
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
 
-    def get(self, key: K) -> V | None:
+    def lookup(self, key: K) -> tuple[bool, V | None]:
+        """``(hit, value)``: tells a cached ``None`` (e.g. "known to be unknown") from a miss."""
         entry = self._entries.get(key)
         if entry is None:
-            return None
+            return False, None
         expires, value = entry
         if expires <= self.clock():
             self._entries.pop(key, None)
-            return None
-        return value
+            return False, None
+        return True, value
 
-    def put(self, key: K, value: V) -> None:
-        self._entries[key] = (self.clock() + self.ttl, value)
+    def get(self, key: K) -> V | None:
+        return self.lookup(key)[1]
+
+    def put(self, key: K, value: V, ttl_seconds: float | None = None) -> None:
+        """Kept for ``ttl_seconds``, or the cache's own time to live."""
+        ttl = self.ttl if ttl_seconds is None else ttl_seconds
+        self._entries[key] = (self.clock() + ttl, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

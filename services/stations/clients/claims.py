@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from shared.cache import TTLCache
 from shared.errors import UpstreamUnavailable
 from shared.http import ServiceClient
 
@@ -78,29 +78,16 @@ class ClaimsClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
-        self.ttl_seconds = ttl_seconds
         self.missing_ttl_seconds = missing_ttl_seconds
-        self.max_entries = max_entries
-        self.clock = clock
         self._limit = asyncio.Semaphore(concurrency)
-        self._cache: OrderedDict[str, tuple[float, Drug | None]] = OrderedDict()
+        # Unknown codes are remembered too (as None), for less long: a drug may be added.
+        self._cache: TTLCache[str, Drug | None] = TTLCache(ttl_seconds, max_entries, clock)
 
     def _cached(self, code: str) -> tuple[bool, Drug | None]:
-        entry = self._cache.get(code)
-        if entry is None:
-            return False, None
-        expires, drug = entry
-        if expires <= self.clock():
-            del self._cache[code]
-            return False, None
-        return True, drug
+        return self._cache.lookup(code)
 
     def _remember(self, code: str, drug: Drug | None) -> None:
-        ttl = self.ttl_seconds if drug is not None else self.missing_ttl_seconds
-        self._cache[code] = (self.clock() + ttl, drug)
-        self._cache.move_to_end(code)
-        while len(self._cache) > self.max_entries:
-            self._cache.popitem(last=False)
+        self._cache.put(code, drug, None if drug is not None else self.missing_ttl_seconds)
 
     async def _fetch(self, code: str) -> Drug | None:
         async with self._limit:
