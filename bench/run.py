@@ -25,8 +25,8 @@ from bench.scenarios import Scenario, all_scenarios, modules
 from cli.processes import Supervisor, free_port_block, ports_from
 from cli.stack import Stack, migrate_all, seed_all
 from shared.auth import ClientKind, Principal, TokenSigner
-from shared.db import Database, to_libpq_url
-from shared.dbadmin import Bootstrap, bootstrap, with_user_db
+from shared.db import Database, to_libpq_url, with_database
+from shared.dbadmin import Bootstrap, bootstrap
 from shared.settings import Settings, get_settings
 from shared.topology import ALL_PROCESSES, service
 
@@ -111,7 +111,7 @@ def main() -> None:
     supervisor: Supervisor | None = None
     hello: subprocess.Popen[bytes] | None = None
     try:
-        boot = asyncio.run(bootstrap(with_user_db(stack.admin_url, "yibao_bench")))
+        boot = asyncio.run(bootstrap(with_database(stack.admin_url, "yibao_bench")))
         print("bench: migrating and seeding the yibao_bench database", file=sys.stderr)
         migrate_all(boot)
         asyncio.run(seed_all(boot))

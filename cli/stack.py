@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from shared.auth import ClientKind, generate_keypair
-from shared.db import Database, database_of
-from shared.dbadmin import Bootstrap, bootstrap, with_user_db
+from shared.db import Database, database_of, with_database
+from shared.dbadmin import Bootstrap, bootstrap
 from shared.migrations import upgrade
 from shared.settings import Settings
 from shared.topology import ALL_PROCESSES, GATEWAY, SERVICES
@@ -47,7 +47,7 @@ class EmbeddedServer:
         self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
 
     def url(self, database: str = DEMO_DATABASE) -> str:
-        return with_user_db(self._server.get_uri(), database)
+        return with_database(self._server.get_uri(), database)
 
     def stop(self) -> None:
         self._server.cleanup()
@@ -81,7 +81,7 @@ class Stack:
             # A server URL naming the maintenance database means "this server": our data
             # goes into a database of its own, never into postgres itself.
             if database_of(url) == "postgres":
-                url = with_user_db(url, DEMO_DATABASE)
+                url = with_database(url, DEMO_DATABASE)
             return cls(settings, url, None)
         if settings.is_production:
             raise RuntimeError(

@@ -15,13 +15,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
 from gateway.ratelimit import TokenBuckets, retry_after_header
-from shared.auth import TokenVerifier
+from shared.auth import TokenVerifier, bearer_token
 from shared.context import request_id_var
 from shared.errors import (
     PayloadTooLarge,
     ProblemError,
     TooManyRequests,
-    Unauthorized,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
@@ -147,10 +146,8 @@ class Gateway:
         """Token check and rate limit, before anything is forwarded."""
         authorization = _header(scope, b"authorization")
         if authorization is not None:
-            scheme, _, token = authorization.partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-            wait = self.clients_limit.take(self.verifier.verify(token.strip()).client_id)
+            principal = self.verifier.verify(bearer_token(authorization))
+            wait = self.clients_limit.take(principal.client_id)
         elif path in _UNLIMITED_PATHS or path.endswith(("/healthz", "/readyz")):
             return
         else:

@@ -53,7 +53,7 @@ def to_libpq_url(url: str) -> str:
     return f"postgresql://{rest}" if scheme.startswith("postgres") else url
 
 
-def with_user(url: str, user: str, password: str | None = None, database: str | None = None) -> str:
+def with_user(url: str, user: str, password: str | None = None) -> str:
     """The same server and database as ``url``, logged in as ``user``."""
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -65,8 +65,13 @@ def with_user(url: str, user: str, password: str | None = None, database: str | 
     )
     if parts.port:
         netloc += f":{parts.port}"
-    path = f"/{database}" if database is not None else parts.path
-    return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server and user as ``url``, on another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
 def database_of(url: str) -> str:

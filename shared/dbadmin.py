@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from shared.db import database_of, to_libpq_url, with_user
+from shared.db import database_of, to_libpq_url, with_database, with_user
 from shared.topology import ALL_PROCESSES, ServiceSpec
 
 log = logging.getLogger("yibao.dbadmin")
@@ -36,7 +36,7 @@ async def _connect(url: str) -> asyncpg.Connection:
 async def ensure_database(admin_url: str) -> None:
     """Creates the URL's database if it is missing (connecting to ``postgres`` to do so)."""
     name = database_of(admin_url)
-    conn = await _connect(with_user_db(admin_url, "postgres"))
+    conn = await _connect(with_database(admin_url, "postgres"))
     try:
         exists = await conn.fetchval("select 1 from pg_database where datname = $1", name)
         if not exists:
@@ -48,18 +48,11 @@ async def ensure_database(admin_url: str) -> None:
 
 async def drop_database(admin_url: str) -> None:
     name = database_of(admin_url)
-    conn = await _connect(with_user_db(admin_url, "postgres"))
+    conn = await _connect(with_database(admin_url, "postgres"))
     try:
         await conn.execute(f"drop database if exists {_ident(name)} with (force)")
     finally:
         await conn.close()
-
-
-def with_user_db(url: str, database: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
 @dataclass(frozen=True, slots=True)

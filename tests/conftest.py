@@ -20,7 +20,8 @@ import pytest
 from fastapi import FastAPI
 
 from shared.auth import ClientKind, Principal, TokenSigner, generate_keypair
-from shared.dbadmin import Bootstrap, bootstrap, drop_database, with_user_db
+from shared.db import with_database
+from shared.dbadmin import Bootstrap, bootstrap, drop_database
 from shared.migrations import upgrade
 from shared.settings import Settings
 from shared.topology import ALL_PROCESSES, SERVICES, service
@@ -42,7 +43,7 @@ def _server_url() -> tuple[str, Any]:
 def database() -> Iterator[Bootstrap]:
     server_url, embedded = _server_url()
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    url = with_user_db(server_url, f"yibao_test_{worker}_{secrets.token_hex(4)}")
+    url = with_database(server_url, f"yibao_test_{worker}_{secrets.token_hex(4)}")
     boot = asyncio.run(bootstrap(url))
     try:
         for spec in ALL_PROCESSES:

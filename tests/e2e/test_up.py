@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from cli.processes import free_port_block
-from shared.dbadmin import drop_database, with_user_db
+from shared.db import with_database
+from shared.dbadmin import drop_database
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -60,7 +61,7 @@ def test_up_is_ready_stops_on_sigint_and_restarts_with_its_data(tmp_path):
     env = {**os.environ, "YIBAO_DATA_DIR": str(tmp_path)}
     server_url = os.environ.get("YIBAO_DATABASE_URL")
     if server_url:  # a real server: a database of this test's own on it
-        env["YIBAO_DATABASE_URL"] = with_user_db(server_url, f"yibao_up_{port}")
+        env["YIBAO_DATABASE_URL"] = with_database(server_url, f"yibao_up_{port}")
     url = f"http://127.0.0.1:{port}"
     seen = []
     try:
