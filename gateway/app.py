@@ -18,12 +18,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway import service
 from gateway.openapi import MergedOpenAPI
 from gateway.proxy import Gateway, Upstream
-from shared.app import health_router
+from shared.app import health_router, watch_database
 from shared.auth import Admin, ClientKind, TokenSigner, TokenVerifier
 from shared.db import Database, DbSession
 from shared.errors import install_error_handlers, problems
 from shared.http import CircuitBreaker, ServiceClient
 from shared.logging import configure_logging
+from shared.metrics import Metrics, metrics_router
 from shared.middleware import RequestContextMiddleware
 from shared.settings import Settings, get_settings
 from shared.topology import GATEWAY, SERVICES
@@ -132,6 +133,7 @@ def _docs_router(merged: MergedOpenAPI) -> APIRouter:
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
     configure_logging("gateway", settings.log_level)
+    metrics = Metrics(GATEWAY.name)
     upstreams: dict[str, Upstream] = {}
     doc_clients = {
         s.name: ServiceClient(s.name, settings.service_urls[s.name], retries=0) for s in SERVICES
@@ -143,16 +145,20 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         if not settings.database_url:
             raise RuntimeError("YIBAO_DATABASE_URL is not set for the gateway")
         app.state.database = Database(settings.database_url, schema=GATEWAY.schema, pool_size=5)
+        watch_database(metrics, app.state.database)
         app.state.clients = doc_clients
         for spec in SERVICES:
+            breaker = CircuitBreaker(
+                spec.name, settings.breaker_failure_threshold, settings.breaker_reset_seconds
+            )
+            metrics.watch_breaker(spec.name, breaker)
             upstreams[spec.name] = Upstream(
                 spec.name,
                 settings.service_urls[spec.name],
-                CircuitBreaker(
-                    spec.name, settings.breaker_failure_threshold, settings.breaker_reset_seconds
-                ),
+                breaker,
                 timeout=settings.upstream_timeout_seconds,
                 connect_timeout=settings.upstream_connect_timeout_seconds,
+                metrics=metrics,
             )
         try:
             yield
@@ -177,17 +183,21 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     app.state.token_signer = TokenSigner(settings)
     verifier = TokenVerifier(settings)
     app.state.token_verifier = verifier
     install_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(health_router())
+    app.include_router(metrics_router())
     app.include_router(_docs_router(merged))
     app.mount("/docs/static", StaticFiles(directory=_SWAGGER_ASSETS), name="docs-static")
 
     gateway = Gateway(app, settings=settings, upstreams=upstreams, verifier=verifier)
-    return GatewayApp(RequestContextMiddleware(gateway, access_log=settings.access_log), app)
+    return GatewayApp(
+        RequestContextMiddleware(gateway, access_log=settings.access_log, metrics=metrics), app
+    )
 
 
 class GatewayApp:

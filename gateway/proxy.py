@@ -25,6 +25,7 @@ from shared.errors import (
     UpstreamUnavailable,
 )
 from shared.http import CircuitBreaker
+from shared.metrics import ROUTE_KEY, Metrics, UpstreamTimer, status_outcome
 from shared.settings import Settings
 
 log = logging.getLogger("yibao.gateway.proxy")
@@ -71,10 +72,14 @@ class Upstream:
         timeout: float,
         connect_timeout: float,
         max_connections: int = 256,
+        metrics: Metrics | None = None,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.breaker = breaker
+        self.metrics = metrics
+        self.route = f"/{name}/{{path}}"
+        """The route label of everything forwarded to this service."""
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
         self._limit = max_connections
         self._session: aiohttp.ClientSession | None = None
@@ -131,6 +136,8 @@ class Gateway:
             return
         path: str = scope["path"]
         upstream = self.upstreams.get(path[1:].split("/", 1)[0])
+        if upstream is not None:
+            scope[ROUTE_KEY] = upstream.route
         try:
             self._admit(scope, path)
             if upstream is None:
@@ -192,7 +199,9 @@ class Gateway:
         url = upstream.base_url + path.decode("latin-1")
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
+        timer = UpstreamTimer(upstream.metrics, upstream.name)
         if not upstream.breaker.allow():
+            timer.done("circuit_open")
             raise UpstreamUnavailable(f"{upstream.name} is unavailable (circuit open)")
         try:
             async with upstream.session.request(
@@ -206,14 +215,17 @@ class Gateway:
                 status = response.status
                 raw_headers = list(response.raw_headers)
         except (TimeoutError, aiohttp.ServerTimeoutError):
+            timer.done("timeout")
             upstream.breaker.record_failure()
             raise UpstreamTimeout(f"{upstream.name} did not answer in time") from None
         except aiohttp.ClientError as exc:
+            timer.done("unavailable")
             upstream.breaker.record_failure()
             log.warning("%s unreachable: %s", upstream.name, type(exc).__name__)
             raise UpstreamUnavailable(f"{upstream.name} is unavailable") from None
         # The service answered, so its circuit is healthy, whatever the status: a 503 it
         # gives because one of its own upstreams is down must not cut off all its routes.
+        timer.done(status_outcome(status))
         upstream.breaker.record_success()
         await send(
             {

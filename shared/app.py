@@ -17,6 +17,7 @@ from shared.db import Database
 from shared.errors import Problem, install_error_handlers, problem_response, problems
 from shared.http import CircuitBreaker, ServiceClient
 from shared.logging import configure_logging
+from shared.metrics import Metrics, metrics_router, sqlalchemy_pool_use
 from shared.middleware import RequestContextMiddleware
 from shared.settings import Settings, get_settings
 from shared.topology import ServiceSpec, service
@@ -33,6 +34,7 @@ def service_clients(
     settings: Settings,
     names: Sequence[str],
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    metrics: Metrics | None = None,
 ) -> dict[str, ServiceClient]:
     """One client per service called. ``transports`` replaces the network (tests: in-process)."""
     transports = transports or {}
@@ -46,9 +48,16 @@ def service_clients(
                 name, settings.breaker_failure_threshold, settings.breaker_reset_seconds
             ),
             transport=transports.get(name),
+            metrics=metrics,
         )
         for name in names
     }
+
+
+def watch_database(metrics: Metrics, database: Database) -> None:
+    metrics.watch_pool("primary", sqlalchemy_pool_use(database.engine))
+    if database.read_engine is not database.engine:
+        metrics.watch_pool("replica", sqlalchemy_pool_use(database.read_engine))
 
 
 def health_router(prefix: str = "") -> APIRouter:
@@ -104,6 +113,7 @@ def create_service_app(
     settings = settings or get_settings()
     spec: ServiceSpec = service(name)
     configure_logging(name, settings.log_level)
+    metrics = Metrics(name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,7 +126,8 @@ def create_service_app(
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )
-        app.state.clients = service_clients(settings, calls, transports)
+        watch_database(metrics, app.state.database)
+        app.state.clients = service_clients(settings, calls, transports, metrics)
         try:
             if on_startup is not None:
                 await on_startup(app)
@@ -135,12 +146,14 @@ def create_service_app(
         responses={422: {"model": Problem, "description": "Invalid input"}},
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     app.state.token_verifier = TokenVerifier(settings)
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)
     app.include_router(health_router())
+    app.include_router(metrics_router())
     # The same health reads under the service's prefix, so they are reachable through the gateway.
     app.include_router(health_router(spec.prefix), include_in_schema=False)
-    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log, metrics=metrics)
     return app

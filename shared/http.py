@@ -22,6 +22,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from shared.context import request_id_var
 from shared.errors import UpstreamTimeout, UpstreamUnavailable
+from shared.metrics import Metrics, UpstreamTimer, status_outcome
 
 log = logging.getLogger("yibao.http")
 
@@ -139,10 +140,14 @@ class ServiceClient:
         retries: int = 2,
         breaker: CircuitBreaker | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.name = name
         self.retries = retries
         self.breaker = breaker or CircuitBreaker(name)
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.watch_breaker(name, self.breaker)
         self.base_url = base_url.rstrip("/")
         self.http = make_client(
             base_url, timeout=timeout, connect_timeout=connect_timeout, transport=transport
@@ -245,19 +250,24 @@ class ServiceClient:
         sent_headers = self._headers(headers)
         for attempt in range(attempts):
             last = attempt + 1 == attempts
+            timer = UpstreamTimer(self.metrics, self.name)
             if not self.breaker.allow():
+                timer.done("circuit_open")
                 raise UpstreamUnavailable(f"{self.name} is unavailable (circuit open)")
             try:
                 response = await self._send(method, url, sent_headers, **kwargs)
             except httpx.TransportError as exc:
+                timed_out = is_timeout(exc)
+                timer.done("timeout" if timed_out else "unavailable")
                 if not last:
                     await _backoff(attempt)
                     continue
                 # Counted once per call, not per attempt: the threshold means calls.
                 self.breaker.record_failure()
-                if is_timeout(exc):
+                if timed_out:
                     raise UpstreamTimeout(f"{self.name} did not answer in time") from None
                 raise UpstreamUnavailable(f"{self.name} is unavailable") from None
+            timer.done(status_outcome(response.status_code))
             # The service answered: its circuit is healthy, even when the answer is a 5xx
             # (which may be its own upstream failing and must not cascade into this breaker).
             self.breaker.record_success()

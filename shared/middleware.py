@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.context import request_id_var
 from shared.errors import problem_response
+from shared.metrics import Metrics, route_of
 
 log = logging.getLogger("yibao.access")
 log_errors = logging.getLogger("yibao.errors")
@@ -30,9 +31,12 @@ def _incoming_request_id(scope: Scope) -> str | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, *, access_log: bool = True, metrics: Metrics | None = None
+    ) -> None:
         self.app = app
         self.access_log = access_log
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,6 +76,9 @@ class RequestContextMiddleware:
                 500, "Internal error", "an unexpected error occurred; it is logged"
             )(scope, receive, send_with_id)
         finally:
+            duration = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.observe_request(scope["method"], route_of(scope), status, duration)
             if self.access_log:
                 log.info(
                     "%s %s %d",
@@ -82,7 +89,7 @@ class RequestContextMiddleware:
                         "method": scope["method"],
                         "path": scope["path"],
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "duration_ms": round(duration * 1000, 2),
                     },
                 )
             request_id_var.reset(token)

@@ -16,6 +16,7 @@ from services.claims.hotpath import HotPath, reset_connection
 from services.claims.schemas import SettlementRequest
 from shared.app import create_service_app
 from shared.db import to_libpq_url
+from shared.metrics import asyncpg_pool_use
 from shared.settings import Settings, get_settings
 from shared.topology import service
 
@@ -77,6 +78,7 @@ def create_app(
                 },
             )
             app.state.hot_path = HotPath(pool)
+            app.state.metrics.watch_pool("hot_path", asyncpg_pool_use(pool))
             # Python's cyclic collector showed as ~5% of this process's CPU under load, most of it
             # rescanning the objects of start-up (modules, models, routes) that live as long as
             # the process: set them aside, and collect the young generation less often.

@@ -14,6 +14,7 @@ from services.enrollment.endpoints import router
 from services.enrollment.repository import HotPath
 from shared.app import create_service_app
 from shared.db import to_libpq_url
+from shared.metrics import asyncpg_pool_use
 from shared.settings import Settings, get_settings
 from shared.topology import service
 
@@ -61,6 +62,7 @@ def create_app(
                 },
             )
             app.state.hot_path = HotPath(pool)
+            app.state.metrics.watch_pool("hot_path", asyncpg_pool_use(pool))
             try:
                 yield
             finally:

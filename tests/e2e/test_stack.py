@@ -8,7 +8,7 @@ import pytest
 
 from cli.stack import create_clients
 from shared.auth import ClientKind
-from shared.topology import SERVICES
+from shared.topology import ALL_PROCESSES, SERVICES
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -93,3 +93,43 @@ def test_a_stopped_service_is_503_the_others_answer_and_it_comes_back(live):
                 break
             time.sleep(0.2)
         assert status == 200
+
+
+def test_every_process_serves_prometheus_metrics(live):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with gateway_client(live) as gw:
+        assert gw.get("/enrollment/healthz").status_code == 200
+        assert gw.get("/healthz").status_code == 200
+    for spec in ALL_PROCESSES:
+        response = httpx.get(live.url(spec.name) + "/metrics", timeout=10.0)
+        assert response.status_code == 200, spec.name
+        assert response.headers["content-type"].startswith("text/plain; version=")
+        families = {f.name: f for f in text_string_to_metric_families(response.text)}
+        for name in (
+            "yibao_http_requests",
+            "yibao_http_request_duration_seconds",
+            "yibao_db_pool_connections",
+            "yibao_upstream_request_duration_seconds",
+            "yibao_circuit_breaker_state",
+        ):
+            assert name in families, (spec.name, name)
+        pools = {s.labels["pool"] for s in families["yibao_db_pool_connections"].samples}
+        assert "primary" in pools, spec.name
+        if spec.name == "gateway":
+            routes = {
+                s.labels["route"]: s.value
+                for s in families["yibao_http_requests"].samples
+                if s.name == "yibao_http_requests_total"
+            }
+            assert routes.get("/enrollment/{path}", 0) >= 1
+            assert routes.get("/healthz", 0) >= 1
+            upstreams = {
+                s.labels["upstream"]
+                for s in families["yibao_upstream_request_duration_seconds"].samples
+            }
+            assert "enrollment" in upstreams
+            states = families["yibao_circuit_breaker_state"].samples
+            assert {s.labels["upstream"] for s in states} == {s.name for s in SERVICES}
+            # Exactly one state is current per breaker.
+            assert sum(s.value for s in states) == len(SERVICES)
