@@ -3,7 +3,8 @@ with wrk from a second process on loopback, next to a bare ASGI app as the ceili
 
 Environment: BENCH_SECONDS (per scenario, default 10), BENCH_CONNECTIONS (default 32),
 BENCH_ONLY (comma-separated scenario names), YIBAO_DATABASE_URL (a server instead of the
-embedded one).
+embedded one), BENCH_HOLD=1 (keep the stack up afterwards and write each scenario's wrk command
+to bench/results/hold/, for profiling one scenario at length).
 """
 
 from __future__ import annotations
@@ -168,6 +169,8 @@ def main() -> None:
             if figures.errors:
                 results[scenario.name]["errors"] = figures.errors
         _report(results, seconds, connections)
+        if os.environ.get("BENCH_HOLD"):
+            _hold(chosen, connections)
         failed = [name for name, row in results.items() if row.get("errors")]
         if failed:
             # Figures of a scenario that answered errors measure the errors, not the scenario.
@@ -180,6 +183,27 @@ def main() -> None:
         if supervisor is not None:
             supervisor.stop_all()
         stack.close()
+
+
+def _hold(scenarios: list[Scenario], connections: int) -> None:
+    folder = RESULTS / "hold"
+    folder.mkdir(parents=True, exist_ok=True)
+    for scenario in scenarios:
+        script = folder / f"{scenario.name}.lua"
+        script.write_text(
+            scenario.script or wrk.lua_for(scenario.method, scenario.headers or {}, scenario.body)
+        )
+        command = (
+            f"wrk -t1 -c{scenario.connections or connections} -d30s --latency "
+            f"-s {script} {scenario.url}\n"
+        )
+        (folder / f"{scenario.name}.sh").write_text(command)
+    print(f"bench: holding the stack up; commands in {folder} (Ctrl-C stops)", file=sys.stderr)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
 
 async def _settle_database(admin_url: str) -> None:

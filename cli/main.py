@@ -27,6 +27,7 @@ from cli.stack import (
 )
 from shared.auth import ClientKind
 from shared.dbadmin import Bootstrap
+from shared.migrations import at_head, head_revisions
 from shared.settings import get_settings
 from shared.topology import ALL_PROCESSES, GATEWAY, service
 
@@ -59,6 +60,48 @@ def migrate() -> None:
         _prepare(stack, seed=False)
     finally:
         stack.close()
+
+
+_MIGRATED_POLL_SECONDS = 2.0
+
+
+@app.command()
+def migrated(
+    name: Annotated[str, typer.Argument(help="gateway, enrollment, claims, stations or childcare")],
+    wait: Annotated[
+        float, typer.Option(help="Seconds to keep polling before giving up; 0 checks once")
+    ] = 0.0,
+) -> None:
+    """Exit 0 once NAME's schema is at its migrations' head (YIBAO_DATABASE_URL: its role's URL).
+
+    Containers run it before the process (a Kubernetes initContainer), so a new version never
+    serves on a schema its migration Job has not brought up to date yet.
+    """
+    try:
+        spec = service(name)
+    except KeyError:
+        console.print(f"[red]✗[/] unknown process {name!r}")
+        raise typer.Exit(2) from None
+    url = get_settings().database_url
+    if not url:
+        console.print("[red]✗[/] YIBAO_DATABASE_URL is not set")
+        raise typer.Exit(2)
+    head = ", ".join(sorted(head_revisions(spec)))
+    deadline = time.monotonic() + wait
+    while True:
+        done, current = run(at_head(spec, url))
+        if done:
+            console.print(f"[green]✓[/] {name}: schema at head {head}")
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            where = ", ".join(sorted(current)) if current else "not migrated (or unreachable)"
+            console.print(
+                f"[red]✗[/] {name}: schema is at {where}, migrations' head is {head}; "
+                f"gave up after {wait:g} s (has `yibao migrate` run?)"
+            )
+            raise typer.Exit(1)
+        time.sleep(min(_MIGRATED_POLL_SECONDS, remaining))
 
 
 @app.command()

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import asyncpg
 from alembic import command, context
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.db import to_asyncpg_url
+from shared.db import to_asyncpg_url, to_libpq_url
 from shared.topology import ServiceSpec
 
 
@@ -32,6 +34,38 @@ def alembic_config(spec: ServiceSpec, url: str) -> Config:
 def upgrade(spec: ServiceSpec, url: str, revision: str = "head") -> None:
     """Synchronous: alembic's env runs its own event loop. Call from a thread inside async code."""
     command.upgrade(alembic_config(spec, url), revision)
+
+
+def head_revisions(spec: ServiceSpec) -> frozenset[str]:
+    """The head(s) of the service's migration scripts, read from the files: no database."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir(spec)))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+async def schema_revisions(spec: ServiceSpec, url: str) -> frozenset[str] | None:
+    """What the schema's ``alembic_version`` holds; None while it cannot be read yet.
+
+    "Cannot be read" covers a server still starting, a role ``yibao migrate`` has not created
+    yet and a schema without the table: all mean "not migrated yet" to someone waiting.
+    """
+    try:
+        conn = await asyncpg.connect(to_libpq_url(url), timeout=5)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        return None
+    try:
+        rows = await conn.fetch(f'select version_num from "{spec.schema}".alembic_version')
+    except asyncpg.PostgresError:
+        return None
+    finally:
+        await conn.close()
+    return frozenset(row["version_num"] for row in rows)
+
+
+async def at_head(spec: ServiceSpec, url: str) -> tuple[bool, frozenset[str] | None]:
+    """Whether the schema is at the scripts' head(s), and the revisions it is at."""
+    current = await schema_revisions(spec, url)
+    return current == head_revisions(spec), current
 
 
 def run_env(metadata: MetaData) -> None:
