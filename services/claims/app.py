@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -11,8 +12,10 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
+from services.claims.config import ClaimsSettings, claims_settings
 from services.claims.endpoints import router
 from services.claims.hotpath import HotPath, reset_connection
+from services.claims.idempotency import purge_periodically
 from services.claims.schemas import SettlementRequest
 from shared.app import create_service_app
 from shared.db import to_libpq_url
@@ -43,9 +46,11 @@ def _with_settlement_request(app: FastAPI) -> None:
 def create_app(
     settings: Settings | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    own: ClaimsSettings | None = None,
 ) -> FastAPI:
     """``transports`` replaces the network to the services called (tests run them in-process)."""
     settings = settings or get_settings()
+    own = own or claims_settings()
     app = create_service_app(
         "claims",
         [router],
@@ -84,9 +89,24 @@ def create_app(
             # the process: set them aside, and collect the young generation less often.
             gc.freeze()
             gc.set_threshold(10_000, 20, 20)
+            purger = (
+                asyncio.create_task(
+                    purge_periodically(
+                        app.state.database.engine,
+                        own.idempotency_keep_hours,
+                        own.idempotency_purge_interval_seconds,
+                    ),
+                    name="idempotency-purge",
+                )
+                if own.idempotency_purge_interval_seconds > 0
+                else None
+            )
             try:
                 yield
             finally:
+                if purger is not None:
+                    purger.cancel()
+                    await asyncio.gather(purger, return_exceptions=True)
                 await pool.close()
 
     app.router.lifespan_context = lifespan

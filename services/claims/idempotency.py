@@ -7,18 +7,26 @@ then replays its committed answer.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Header
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.claims.models import IdempotencyKey
 from shared.errors import Unprocessable
+
+log = logging.getLogger("yibao.claims.idempotency")
+
+PURGE_LOCK = (5_0002, 1)
+"""Advisory lock (namespace, key) held by the one claims process purging at a time."""
+PURGE_BATCH = 5_000
 
 IdempotencyKeyHeader = Annotated[
     str,
@@ -85,14 +93,57 @@ async def remember(
     )
 
 
-async def purge(session: AsyncSession, keep_hours: int = 48) -> int:
-    """Forget keys older than ``keep_hours`` (the contract promises at least 24 h).
-
-    For a periodic job; not run on the request path, where a large delete would add latency.
+_PURGE_BATCH = text(
     """
-    result = await session.execute(
-        delete(IdempotencyKey).where(
-            IdempotencyKey.created_at < func.now() - text(f"interval '{int(keep_hours)} hours'")
-        )
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    DELETE FROM idempotency_keys WHERE (client_id, key) IN (
+        SELECT client_id, key FROM idempotency_keys
+         WHERE created_at < now() - make_interval(hours => :hours)
+         LIMIT :batch FOR UPDATE SKIP LOCKED)
+    """
+)
+
+
+async def purge_expired(
+    engine: AsyncEngine, keep_hours: int, batch: int = PURGE_BATCH
+) -> int | None:
+    """Forget keys older than ``keep_hours`` in batches, each its own short transaction, so a
+    backlog never holds locks or bloats one transaction. None when another process is at it
+    (every claims replica runs this; a session-level advisory lock lets one work)."""
+    purged = 0
+    async with engine.connect() as conn:
+        await conn.commit()  # leave autobegin's transaction: the lock outlives transactions
+        got = await conn.scalar(text("SELECT pg_try_advisory_lock(:ns, :key)"), _lock())
+        await conn.commit()
+        if not got:
+            return None
+        try:
+            while True:
+                result = await conn.execute(_PURGE_BATCH, {"hours": keep_hours, "batch": batch})
+                await conn.commit()
+                deleted = int(result.rowcount or 0)
+                purged += deleted
+                if deleted < batch:
+                    return purged
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), _lock())
+            await conn.commit()
+
+
+def _lock() -> dict[str, int]:
+    return {"ns": PURGE_LOCK[0], "key": PURGE_LOCK[1]}
+
+
+async def purge_periodically(engine: AsyncEngine, keep_hours: int, interval: float) -> None:
+    """The background task of each claims process: purge, sleep, again, until cancelled.
+
+    A failure (the database restarting, say) is logged and tried again at the next turn: the
+    keys only grow meanwhile, nothing is lost."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            purged = await purge_expired(engine, keep_hours)
+        except Exception:
+            log.exception("purging expired idempotency keys failed; trying again later")
+            continue
+        if purged:
+            log.info("purged %d idempotency keys older than %d h", purged, keep_hours)

@@ -23,6 +23,7 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
+from services.claims.config import ClaimsSettings
 from services.enrollment.config import EnrollmentSettings
 from shared.settings import Settings
 from shared.topology import ALL_PROCESSES, GATEWAY, SERVICES
@@ -51,7 +52,7 @@ CNPG_GROUP = "postgresql.cnpg.io/v1"
 WORKLOAD_KINDS = frozenset({"Deployment", "Job", "StatefulSet", "DaemonSet"})
 KNOWN_ENV = frozenset(
     f"YIBAO_{name.upper()}"
-    for model in (Settings, EnrollmentSettings)
+    for model in (Settings, EnrollmentSettings, ClaimsSettings)
     for name in model.model_fields
 )
 """Every YIBAO_ variable a process reads: a misspelt one is otherwise silently ignored."""

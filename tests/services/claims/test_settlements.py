@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from decimal import Decimal
 
 import httpx
@@ -342,19 +343,109 @@ async def test_pages_other_institutions_and_old_keys(claims, auth, fakes, claims
         f"/claims/v1/persons/{person}/accumulators?year=2019", headers=auth("admin")
     )
     assert old_year.status_code == 200 and old_year.json()["pools"] == []
+    fresh = f"fresh-{ids[0]}"
+    kept = await claims.post(
+        "/claims/v1/settlements",
+        json=visit(person, item("5.00", code="F0009")),
+        headers=headers | {"Idempotency-Key": fresh},
+    )
+    assert kept.status_code == 201, kept.text
 
+    engine = claims_app.state.database.engine
+    client = f"test-institution-{HOSPITAL}"
     async with claims_app.state.database.sessions() as session, session.begin():
         await session.execute(
             text(
                 "UPDATE idempotency_keys SET created_at = now() - interval '3 days' "
-                "WHERE client_id = :c"
+                "WHERE client_id = :c AND key <> :fresh"
             ),
-            {"c": f"test-institution-{HOSPITAL}"},
+            {"c": client, "fresh": fresh},
         )
-        assert await idempotency.purge(session) >= 3
+    # Another process purging: this one leaves it to them.
+    lock = {"ns": idempotency.PURGE_LOCK[0], "k": idempotency.PURGE_LOCK[1]}
+    async with engine.connect() as other:
+        await other.execute(
+            text("SELECT pg_advisory_lock(:ns, :k)"),
+            lock,
+        )
+        assert await idempotency.purge_expired(engine, keep_hours=48) is None
+        await other.execute(
+            text("SELECT pg_advisory_unlock(:ns, :k)"),
+            lock,
+        )
+    # In batches smaller than the backlog, until none is left.
+    assert await idempotency.purge_expired(engine, keep_hours=48, batch=2) >= 3
+    async with claims_app.state.database.sessions() as session:
         left = await session.scalars(
-            select(IdempotencyKey.key).where(
-                IdempotencyKey.client_id == f"test-institution-{HOSPITAL}"
+            select(IdempotencyKey.key).where(IdempotencyKey.client_id == client)
+        )
+        assert list(left) == [fresh]  # a key younger than 48 h stays
+
+
+async def test_settlements_land_in_the_partition_of_their_service_year(
+    claims, auth, fakes, claims_app
+):
+    from sqlalchemy import text
+
+    person = fakes.person("employee")
+    headers = auth(**INSTITUTION)
+    ids = {}
+    for day in ("2024-12-31", "2025-01-01"):
+        settled = await claims.post(
+            "/claims/v1/settlements", json=visit(person, service_date=day), headers=headers | key()
+        )
+        assert settled.status_code == 201, settled.text
+        ids[day] = settled.json()["settlement_id"]
+    async with claims_app.state.database.sessions() as session:
+        strategy = await session.scalar(
+            text(
+                "SELECT p.partstrat::text || ':' || a.attname FROM pg_partitioned_table p"
+                " JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]"
+                " WHERE p.partrelid = 'settlements'::regclass"
             )
         )
-        assert list(left) == []
+        assert strategy == "r:service_date"  # range-partitioned by the service date
+        homes = {
+            day: await session.scalar(
+                text("SELECT tableoid::regclass::text FROM settlements WHERE id = :id"),
+                {"id": sid},
+            )
+            for day, sid in ids.items()
+        }
+    assert homes == {"2024-12-31": "settlements_2024", "2025-01-01": "settlements_2025"}
+
+
+async def test_each_claims_process_purges_expired_keys_in_the_background(settings_for):
+    from sqlalchemy import text
+
+    from services.claims.app import create_app
+    from services.claims.config import ClaimsSettings
+    from tests.conftest import running
+
+    app = create_app(
+        settings_for("claims"),
+        own=ClaimsSettings(idempotency_keep_hours=24, idempotency_purge_interval_seconds=0.05),
+    )
+    client_id = f"purge-test-{random.getrandbits(32):x}"
+    async with running(app):
+        async with app.state.database.sessions() as session, session.begin():
+            await session.execute(
+                text(
+                    "INSERT INTO idempotency_keys (client_id, key, request_hash, created_at)"
+                    " VALUES (:c, 'old', 'h', now() - interval '25 hours'),"
+                    " (:c, 'young', 'h', now() - interval '23 hours')"
+                ),
+                {"c": client_id},
+            )
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            async with app.state.database.sessions() as session:
+                keys = set(
+                    await session.scalars(
+                        text("SELECT key FROM idempotency_keys WHERE client_id = :c"),
+                        {"c": client_id},
+                    )
+                )
+            if keys == {"young"}:
+                break
+        assert keys == {"young"}
