@@ -195,7 +195,7 @@ def _hold(scenarios: list[Scenario], connections: int) -> None:
         )
         command = (
             f"wrk -t1 -c{scenario.connections or connections} -d30s --latency "
-            f"-s {script} {scenario.url}\n"
+            f"-s {script} '{scenario.url}'\n"
         )
         (folder / f"{scenario.name}.sh").write_text(command)
     print(f"bench: holding the stack up; commands in {folder} (Ctrl-C stops)", file=sys.stderr)

@@ -45,7 +45,7 @@ from services.childcare.schemas import (
     TransitionIn,
 )
 from shared.auth import Admin
-from shared.db import DbSession
+from shared.db import DbSession, ReadSession
 from shared.errors import Forbidden, Unprocessable, problems
 from shared.pagination import Page, Pagination, encode_cursor
 
@@ -529,7 +529,7 @@ async def stats_counties(session: DbSession, _: Reviewer) -> StatsOut:
     tags=TAG_PUBLIC,
 )
 async def public_institutions(
-    session: DbSession,
+    session: ReadSession,
     page: Pagination,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],

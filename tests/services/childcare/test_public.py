@@ -70,6 +70,7 @@ async def test_nearest_first_filters_and_no_personal_data(childcare, auth):
     assert first["filing_number"].startswith("托备-371602-")
     assert first["latest_inspection"]["result"] == "pass"
     assert first["latest_inspection"]["max_severity"] == "minor"
+    assert first["latest_inspection"]["rectified"] is None  # no rectification was ordered
     assert {f["service_mode"]: f["amount"] for f in first["fees"]}["full_day"] == "1800.00"
     assert {c["age_group"] for c in first["capacity"]} == {"infant", "toddler", "preschool"}
 
@@ -93,6 +94,14 @@ async def test_nearest_first_filters_and_no_personal_data(childcare, auth):
         f"{API}/public/institutions?lat={LAT}&lon={LON}&radius_m=5000&max_fee=1000"
     )
     assert [i["id"] for i in cheap.json()["items"]] == [far["id"]]
+    # With a service mode, the budget is held against that mode's fee.
+    full_day = f"{API}/public/institutions?lat={LAT}&lon={LON}&radius_m=5000&service_mode=full_day"
+    assert near["id"] not in [
+        i["id"] for i in (await childcare.get(full_day + "&max_fee=1000")).json()["items"]
+    ]
+    assert near["id"] in [
+        i["id"] for i in (await childcare.get(full_day + "&max_fee=1800")).json()["items"]
+    ]
 
 
 async def test_vacancy_and_paging(childcare, auth):
