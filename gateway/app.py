@@ -190,7 +190,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     install_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(health_router())
-    app.include_router(metrics_router())
+    app.include_router(metrics_router(hide_when_forwarded=True))
     app.include_router(_docs_router(merged))
     app.mount("/docs/static", StaticFiles(directory=_SWAGGER_ASSETS), name="docs-static")
 

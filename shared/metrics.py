@@ -25,6 +25,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import Scope
 
+from shared.errors import NotFound
+
 if TYPE_CHECKING:
     from shared.http import CircuitBreaker
 
@@ -191,11 +193,17 @@ class UpstreamTimer:
             )
 
 
-def metrics_router() -> APIRouter:
+def metrics_router(*, hide_when_forwarded: bool = False) -> APIRouter:
+    """``GET /metrics``. ``hide_when_forwarded`` (the gateway, whose port is public): a request
+    that came through a reverse proxy or ingress (it carries ``X-Forwarded-For``, which those
+    add and a client cannot take away) gets a 404, while Prometheus, scraping the pod directly,
+    gets the metrics."""
     router = APIRouter()
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
+        if hide_when_forwarded and "x-forwarded-for" in request.headers:
+            raise NotFound("no such path")
         registry: Metrics = request.app.state.metrics
         return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)
 

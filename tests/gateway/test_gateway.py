@@ -163,3 +163,14 @@ async def test_a_body_over_the_limit_is_413_and_not_forwarded(settings_for, auth
         )
         assert response.status_code == 413
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_metrics_answer_prometheus_but_not_through_an_ingress(gateway):
+    assert (await gateway.get("/healthz")).status_code == 200
+    direct = await gateway.get("/metrics")
+    assert direct.status_code == 200
+    assert 'yibao_http_requests_total{method="GET",route="/healthz",status="200"}' in direct.text
+    forwarded = await gateway.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert forwarded.status_code == 404
+    assert forwarded.headers["content-type"] == "application/problem+json"
+    assert "yibao_" not in forwarded.text
