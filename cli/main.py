@@ -20,6 +20,7 @@ from cli.stack import (
     DEMO_CLIENTS,
     Stack,
     create_clients,
+    disable_client,
     ensure_demo_clients,
     migrate_all,
     run,
@@ -132,6 +133,23 @@ def clients_create(
     typer.echo(
         json.dumps({"client_id": created["client_id"], "client_secret": created["client_secret"]})
     )
+
+
+@clients_app.command("disable")
+def clients_disable(
+    client_id: Annotated[str, typer.Argument(help="The client to disable")],
+) -> None:
+    """Disable an API client: no new tokens; gateways refuse its current ones within seconds."""
+    stack = Stack.open(get_settings())
+    try:
+        boot = run(stack.bootstrap())
+        disabled_at = run(disable_client(boot, client_id))
+    finally:
+        stack.close()
+    if disabled_at is None:
+        console.print(f"[red]no client {client_id}[/]")
+        raise typer.Exit(1)
+    typer.echo(json.dumps({"client_id": client_id, "disabled_at": disabled_at}))
 
 
 @app.command()

@@ -126,6 +126,24 @@ async def seed_all(boot: Bootstrap, on_done: Callable[[str, str], None] = lambda
         on_done(spec.name, summary)
 
 
+async def disable_client(boot: Bootstrap, client_id: str) -> str | None:
+    """When the client was disabled (ISO 8601), or None if there is no such client."""
+    from gateway.service import disable_client as disable
+    from shared.errors import NotFound
+
+    database = Database(boot.url_for(GATEWAY), schema=GATEWAY.schema, pool_size=2)
+    try:
+        async with database.sessions() as session, session.begin():
+            try:
+                client = await disable(session, client_id)
+            except NotFound:
+                return None
+            assert client.disabled_at is not None
+            return client.disabled_at.isoformat()
+    finally:
+        await database.dispose()
+
+
 async def create_clients(
     boot: Bootstrap, wanted: tuple[tuple[ClientKind, str | None, str], ...]
 ) -> list[dict[str, Any]]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from importlib import resources
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Path, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -16,16 +18,19 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import service
+from gateway.models import ApiClient
 from gateway.openapi import MergedOpenAPI
 from gateway.proxy import Gateway, Upstream
+from gateway.revocation import Revocations
 from shared.app import health_router, watch_database
 from shared.auth import Admin, ClientKind, TokenSigner, TokenVerifier
-from shared.db import Database, DbSession
+from shared.db import Database, DbSession, ReadSession
 from shared.errors import install_error_handlers, problems
 from shared.http import CircuitBreaker, ServiceClient
 from shared.logging import configure_logging
 from shared.metrics import Metrics, metrics_router
 from shared.middleware import RequestContextMiddleware
+from shared.pagination import Page, Pagination
 from shared.settings import Settings, get_settings
 from shared.topology import GATEWAY, SERVICES
 
@@ -46,6 +51,17 @@ class ClientCreate(BaseModel):
     kind: ClientKind
     bind: str | None = Field(None, description="H/P code, station, institution or region code")
     name: str | None = None
+
+
+class ClientOut(BaseModel):
+    """A registered client, as admins see it (never its secret)."""
+
+    client_id: str
+    kind: ClientKind
+    bound: str | None
+    name: str
+    created_at: datetime
+    disabled_at: datetime | None
 
 
 class ClientCreated(BaseModel):
@@ -108,6 +124,51 @@ async def register_client(body: ClientCreate, session: DbSession, _: Admin) -> C
     )
 
 
+def _client_out(client: ApiClient) -> ClientOut:
+    return ClientOut(
+        client_id=client.client_id,
+        kind=ClientKind(client.kind),
+        bound=client.bound,
+        name=client.name,
+        created_at=client.created_at,
+        disabled_at=client.disabled_at,
+    )
+
+
+@auth_router.get(
+    "/clients",
+    summary="The registered API clients (admin)",
+    response_model=Page[ClientOut],
+    responses=problems(401, 403, 422),
+)
+async def list_clients(session: ReadSession, page: Pagination, _: Admin) -> Page[ClientOut]:
+    rows = await service.list_clients(session, page.after_str, page.limit + 1)
+    items, cursor = page.page(rows, lambda c: c.client_id)
+    return Page(items=[_client_out(c) for c in items], next_cursor=cursor)
+
+
+@auth_router.post(
+    "/clients/{client_id}/disable",
+    summary="Disable an API client (admin): no new tokens, and its current ones are refused",
+    description=(
+        "Idempotent. The gateway process that handles this refuses the client's tokens at "
+        "once; the others within `YIBAO_REVOCATION_REFRESH_SECONDS` (5 s)."
+    ),
+    response_model=ClientOut,
+    responses=problems(401, 403, 404),
+)
+async def disable_client(
+    client_id: Annotated[str, Path(max_length=64)],
+    request: Request,
+    session: DbSession,
+    _: Admin,
+) -> ClientOut:
+    client = await service.disable_client(session, client_id)
+    revocations: Revocations = request.app.state.revocations
+    revocations.add(client.client_id)
+    return _client_out(client)
+
+
 def _docs_router(merged: MergedOpenAPI) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -134,6 +195,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
     configure_logging("gateway", settings.log_level)
     metrics = Metrics(GATEWAY.name)
+    revocations = Revocations()
     upstreams: dict[str, Upstream] = {}
     doc_clients = {
         s.name: ServiceClient(s.name, settings.service_urls[s.name], retries=0) for s in SERVICES
@@ -160,9 +222,19 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
                 connect_timeout=settings.upstream_connect_timeout_seconds,
                 metrics=metrics,
             )
+        # Loaded before serving: a disabled client's tokens are refused from the first request.
+        await revocations.refresh(app.state.database)
+        refresher = asyncio.create_task(
+            revocations.refresh_periodically(
+                app.state.database, settings.revocation_refresh_seconds
+            ),
+            name="revocations",
+        )
         try:
             yield
         finally:
+            refresher.cancel()
+            await asyncio.gather(refresher, return_exceptions=True)
             for upstream in upstreams.values():
                 await upstream.aclose()
             for client in doc_clients.values():
@@ -184,6 +256,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.revocations = revocations
     app.state.token_signer = TokenSigner(settings)
     verifier = TokenVerifier(settings)
     app.state.token_verifier = verifier
@@ -194,7 +267,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.include_router(_docs_router(merged))
     app.mount("/docs/static", StaticFiles(directory=_SWAGGER_ASSETS), name="docs-static")
 
-    gateway = Gateway(app, settings=settings, upstreams=upstreams, verifier=verifier)
+    gateway = Gateway(
+        app, settings=settings, upstreams=upstreams, verifier=verifier, revocations=revocations
+    )
     return GatewayApp(
         RequestContextMiddleware(gateway, access_log=settings.access_log, metrics=metrics), app
     )

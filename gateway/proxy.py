@@ -15,12 +15,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
 from gateway.ratelimit import TokenBuckets, retry_after_header
+from gateway.revocation import Revocations
 from shared.auth import TokenVerifier, bearer_token
 from shared.context import request_id_var
 from shared.errors import (
     PayloadTooLarge,
     ProblemError,
     TooManyRequests,
+    Unauthorized,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
@@ -120,10 +122,12 @@ class Gateway:
         settings: Settings,
         upstreams: dict[str, Upstream],
         verifier: TokenVerifier,
+        revocations: Revocations,
     ) -> None:
         self.app = app
         self.upstreams = upstreams
         self.verifier = verifier
+        self.revocations = revocations
         self.max_body_bytes = settings.max_body_bytes
         self.clients_limit = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.anonymous_limit = TokenBuckets(
@@ -154,6 +158,8 @@ class Gateway:
         authorization = _header(scope, b"authorization")
         if authorization is not None:
             principal = self.verifier.verify(bearer_token(authorization))
+            if principal.client_id in self.revocations:
+                raise Unauthorized("this client has been disabled")
             wait = self.clients_limit.take(principal.client_id)
         elif path in _UNLIMITED_PATHS or path.endswith(("/healthz", "/readyz")):
             return

@@ -9,12 +9,12 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import ApiClient
 from shared.auth import BOUND_KINDS, ClientKind, Principal
-from shared.errors import ProblemError, Unprocessable
+from shared.errors import NotFound, ProblemError, Unprocessable
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -103,3 +103,22 @@ def token_scope(principal: Principal) -> str:
     if principal.person_id is not None:
         scope += f" person:{principal.person_id}"
     return scope
+
+
+async def list_clients(session: AsyncSession, after: str | None, limit: int) -> list[ApiClient]:
+    query = select(ApiClient).order_by(ApiClient.client_id).limit(limit)
+    if after is not None:
+        query = query.where(ApiClient.client_id > after)
+    return list(await session.scalars(query))
+
+
+async def disable_client(session: AsyncSession, client_id: str) -> ApiClient:
+    """Idempotent: a client disabled twice keeps the time it was first disabled."""
+    client = await session.scalar(
+        select(ApiClient).where(ApiClient.client_id == client_id).with_for_update()
+    )
+    if client is None:
+        raise NotFound(f"client {client_id} not found")
+    if client.disabled_at is None:
+        client.disabled_at = await session.scalar(select(func.now()))
+    return client

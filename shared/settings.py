@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     jwt_issuer: str = "yibao"
     jwt_audience: str = "yibao"
     token_lifetime_seconds: int = 3600
+    revocation_refresh_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="Gateway: how soon a client disabled through another gateway process is "
+        "refused by this one",
+    )
 
     host: str = "127.0.0.1"
     gateway_port: int = 8000

@@ -23,7 +23,7 @@ from shared.auth import ClientKind, Principal, TokenSigner, generate_keypair
 from shared.db import with_database
 from shared.dbadmin import Bootstrap, bootstrap, drop_database
 from shared.migrations import upgrade
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 from shared.topology import ALL_PROCESSES, SERVICES, service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,3 +144,15 @@ enrollment = _service_fixture("enrollment")
 claims = _service_fixture("claims")
 stations = _service_fixture("stations")
 childcare = _service_fixture("childcare")
+
+
+@pytest.fixture
+def use_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Points a CLI command's settings at a URL (settings are cached per process)."""
+
+    def point(url: str) -> None:
+        monkeypatch.setenv("YIBAO_DATABASE_URL", url)
+        get_settings.cache_clear()
+
+    yield point
+    get_settings.cache_clear()

@@ -15,22 +15,9 @@ from cli.main import app
 from shared.db import with_database
 from shared.dbadmin import Bootstrap, bootstrap, drop_database
 from shared.migrations import head_revisions, upgrade
-from shared.settings import get_settings
 from shared.topology import ALL_PROCESSES, service
 
 CLAIMS = service("claims")
-
-
-@pytest.fixture
-def use_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    """Points the command's settings at a URL (settings are cached per process)."""
-
-    def point(url: str) -> None:
-        monkeypatch.setenv("YIBAO_DATABASE_URL", url)
-        get_settings.cache_clear()
-
-    yield point
-    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """The gateway in-process: tokens, checks before forwarding, rate limits, upstream failures."""
 
+import asyncio
+
 import jwt
 import pytest
 
@@ -174,3 +176,96 @@ async def test_metrics_answer_prometheus_but_not_through_an_ingress(gateway):
     assert forwarded.status_code == 404
     assert forwarded.headers["content-type"] == "application/problem+json"
     assert "yibao_" not in forwarded.text
+
+
+async def _token_for(gateway, client) -> str:
+    response = await gateway.post(
+        "/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        },
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+async def test_a_disabled_clients_tokens_are_refused_before_they_expire(gateway, auth):
+    client = await register(gateway, auth, "institution", "H37160200001")
+    headers = {"Authorization": f"Bearer {await _token_for(gateway, client)}"}
+    # Accepted, forwarded, and (every service being down here) answered 503.
+    assert (await gateway.get("/claims/v1/drugs", headers=headers)).status_code == 503
+    assert (
+        await gateway.post(
+            f"/auth/clients/{client['client_id']}/disable", headers=auth("pharmacy", "P37160200007")
+        )
+    ).status_code == 403
+    disabled = await gateway.post(
+        f"/auth/clients/{client['client_id']}/disable", headers=auth("admin")
+    )
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json()["disabled_at"] is not None
+    again = await gateway.post(
+        f"/auth/clients/{client['client_id']}/disable", headers=auth("admin")
+    )
+    assert again.json()["disabled_at"] == disabled.json()["disabled_at"]  # idempotent
+
+    refused = await gateway.get("/claims/v1/drugs", headers=headers)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "disabled" in refused.json()["detail"]
+    # No new token either.
+    new_token = await gateway.post(
+        "/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        },
+    )
+    assert new_token.status_code == 401
+    unknown = await gateway.post("/auth/clients/nobody-000/disable", headers=auth("admin"))
+    assert unknown.status_code == 404
+
+
+async def test_another_gateway_process_learns_of_a_disabled_client(settings_for, auth):
+    settings = settings_for(
+        "gateway", service_urls=DOWN, revocation_refresh_seconds=0.05, rate_limit_burst=1000
+    )
+    first, second = create_app(settings), create_app(settings)
+    async with (
+        running(fastapi_of(first), asgi=first) as one,
+        running(fastapi_of(second), asgi=second) as other,
+    ):
+        client = await register(one, auth, "institution", "H37160200001")
+        headers = {"Authorization": f"Bearer {await _token_for(one, client)}"}
+        assert (await other.get("/claims/v1/drugs", headers=headers)).status_code == 503
+        disabled = await one.post(
+            f"/auth/clients/{client['client_id']}/disable", headers=auth("admin")
+        )
+        assert disabled.status_code == 200
+        for _ in range(100):
+            status = (await other.get("/claims/v1/drugs", headers=headers)).status_code
+            if status == 401:
+                break
+            await asyncio.sleep(0.02)
+        assert status == 401
+
+
+async def test_admins_list_clients_a_page_at_a_time(gateway, auth):
+    made = {(await register(gateway, auth, "admin"))["client_id"] for _ in range(3)}
+    seen: set[str] = set()
+    cursor = None
+    for _ in range(100):
+        query = "/auth/clients?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = await gateway.get(query, headers=auth("admin"))
+        assert page.status_code == 200, page.text
+        for item in page.json()["items"]:
+            assert "client_secret" not in item and "secret_hash" not in item
+            seen.add(item["client_id"])
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert made <= seen
+    assert (await gateway.get("/auth/clients", headers=auth("station", "S-1"))).status_code == 403

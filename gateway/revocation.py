@@ -1,0 +1,48 @@
+"""Disabled API clients, whose still-valid tokens the gateway refuses.
+
+Tokens are verified offline (a signature and an expiry), so disabling a client would otherwise
+take effect only when its last token expires (``YIBAO_TOKEN_LIFETIME_SECONDS``, an hour). Every
+gateway process keeps the disabled client IDs in memory, refreshed from the database every
+``YIBAO_REVOCATION_REFRESH_SECONDS``; the process that disables a client knows at once. The
+set stays small (clients disabled, not tokens), and the check is a set lookup per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import select
+
+from gateway.models import ApiClient
+from shared.db import Database
+
+log = logging.getLogger("yibao.gateway.revocation")
+
+
+class Revocations:
+    def __init__(self) -> None:
+        self.client_ids: frozenset[str] = frozenset()
+
+    def __contains__(self, client_id: object) -> bool:
+        return client_id in self.client_ids
+
+    def add(self, client_id: str) -> None:
+        self.client_ids = self.client_ids | {client_id}
+
+    async def refresh(self, database: Database) -> None:
+        async with database.read_sessions() as session:
+            rows = await session.scalars(
+                select(ApiClient.client_id).where(ApiClient.disabled_at.is_not(None))
+            )
+            self.client_ids = frozenset(rows)
+
+    async def refresh_periodically(self, database: Database, interval: float) -> None:
+        """Until cancelled. A failed refresh keeps the last set (never an empty one) and is
+        tried again at the next turn."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh(database)
+            except Exception:
+                log.exception("refreshing the disabled clients failed; keeping the last list")
