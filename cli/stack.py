@@ -114,13 +114,28 @@ def migrate_all(boot: Bootstrap, on_done: Callable[[str], None] = lambda _: None
         on_done(spec.name)
 
 
+def demo_links() -> dict[str, dict[str, Any]]:
+    """What one service's demo data takes from another's, so the demo city agrees with itself:
+    pharmacies' payment standards are the claims catalog's. The services share no tables; the
+    command that seeds them all passes the values along."""
+    from services.claims.catalog import demo_drugs
+
+    standards = {
+        str(row["code"]): row["payment_standard"]
+        for row in demo_drugs()
+        if str(row["code"]).startswith("XA")
+    }
+    return {"stations": {"payment_standards": standards}}
+
+
 async def seed_all(boot: Bootstrap, on_done: Callable[[str, str], None] = lambda *_: None) -> None:
+    links = demo_links()
     for spec in SERVICES:
         module = importlib.import_module(f"{spec.package}.seed")
         database = Database(boot.url_for(spec), schema=spec.schema, pool_size=2)
         try:
             async with database.sessions() as session, session.begin():
-                summary = await module.seed(session)
+                summary = await module.seed(session, **links.get(spec.name, {}))
         finally:
             await database.dispose()
         on_done(spec.name, summary)

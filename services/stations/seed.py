@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -45,8 +45,7 @@ CLINIC_HOURS = "Mo-Sa 08:00-11:30,14:00-17:00"
 
 PROCURED_DRUGS = tuple(f"XA{n:04d}" for n in range(1, 56))
 """The 55 procured drugs Binzhou put into pharmacies (seed). The claims catalog seeds the same
-codes; the payment standards below are the demo's own until a pharmacy's next report, which
-takes them from the claims catalog."""
+codes, and ``yibao seed`` hands stations its payment standards (see :func:`demo_inventory`)."""
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭"
 VILLAGE_SUFFIXES = ("家村", "庄村", "集村", "楼村", "店村", "家庄", "王村", "刘村", "官庄")
@@ -297,13 +296,20 @@ def demo_network(villages: Sequence[Village]) -> DemoNetwork:
 
 
 def payment_standards() -> dict[str, Decimal]:
+    """Stand-ins for the claims catalog's payment standards, for seeding stations alone."""
     rng = _rng("drugs")
     return {code: round_money(Decimal(rng.randint(80, 6_000)) / 100) for code in PROCURED_DRUGS}
 
 
-def demo_inventory(pharmacies: Sequence[str]) -> list[dict[str, Any]]:
-    """Each pharmacy stocks 28-44 (mean 36) of the 55 drugs, some priced above the standard."""
-    standards = payment_standards()
+def demo_inventory(
+    pharmacies: Sequence[str], standards: Mapping[str, Decimal] | None = None
+) -> list[dict[str, Any]]:
+    """Each pharmacy stocks 28-44 (mean 36) of the 55 drugs, some priced above the standard.
+
+    ``standards`` are the claims catalog's payment standards (``yibao seed`` passes them, so
+    a pharmacy's flags agree with what claims pays); without them, :func:`payment_standards`.
+    """
+    standards = standards or payment_standards()
     rows = []
     for code in pharmacies:
         rng = _rng("inventory", code)
@@ -372,7 +378,9 @@ async def seed_reference_data(session: AsyncSession) -> None:
     )
 
 
-async def seed(session: AsyncSession) -> str:
+async def seed(
+    session: AsyncSession, payment_standards: Mapping[str, Decimal] | None = None
+) -> str:
     await seed_reference_data(session)
     villages = demo_villages()
     await _insert_new(session, Region, region_rows(villages))
@@ -381,7 +389,7 @@ async def seed(session: AsyncSession) -> str:
     await _insert_new(session, Station, network.stations)
     await _insert_new(session, StationItem, network.station_items)
     pharmacies = [i["code"] for i in network.institutions if i["kind"] == "pharmacy"]
-    await _insert_new(session, InventoryRow, demo_inventory(pharmacies))
+    await _insert_new(session, InventoryRow, demo_inventory(pharmacies, payment_standards))
     stations = await session.scalar(
         select(func.count()).select_from(Station).where(Station.id <= SEEDED_ID_CEILING)
     )

@@ -165,3 +165,17 @@ async def test_bench_loader_is_idempotent(seeded):
             select(func.min(Station.id)).where(Station.name.startswith("BENCH "))
         )
         assert lowest is not None and lowest > 100_000
+
+
+def test_yibao_seed_gives_pharmacies_the_claims_catalogs_payment_standards():
+    from cli.stack import demo_links
+    from services.claims.catalog import demo_drugs
+    from services.stations.seed import demo_inventory
+
+    standards = demo_links()["stations"]["payment_standards"]
+    catalog = {row["code"]: row["payment_standard"] for row in demo_drugs()}
+    assert set(standards) == set(PROCURED_DRUGS)
+    rows = demo_inventory(["P37160200007"], standards)
+    assert rows and all(row["payment_standard"] == catalog[row["drug_code"]] for row in rows)
+    # Some shelf prices above the standard, as the demo means to show.
+    assert any(row["price"] > row["payment_standard"] for row in rows)
