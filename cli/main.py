@@ -249,7 +249,9 @@ def _wait_ready(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not stop():
         try:
-            if httpx.get(f"{gateway}/readyz", timeout=2.0).status_code == 200:
+            # "ok", not "degraded": the gateway and every service behind it answer.
+            ready = httpx.get(f"{gateway}/readyz", timeout=2.0)
+            if ready.status_code == 200 and ready.json().get("status") == "ok":
                 return
         except httpx.HTTPError:
             pass

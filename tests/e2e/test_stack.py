@@ -82,6 +82,13 @@ def test_a_stopped_service_is_503_the_others_answer_and_it_comes_back(live):
             assert down.headers["content-type"] == "application/problem+json"
             assert time.monotonic() - started < 3.0  # within the gateway's upstream timeout
             assert gw.get("/claims/v1/policies").status_code == 200
+            # Still ready (one service down must not take the gateway out of its load
+            # balancer, nor claims, which calls stations), but saying which check failed.
+            for url in (live.url("gateway"), live.url("claims")):
+                ready = httpx.get(f"{url}/readyz", timeout=5.0)
+                assert ready.status_code == 200, ready.text
+                assert ready.json()["status"] == "degraded"
+                assert ready.json()["checks"]["stations"] != "ok"
         finally:
             live.start("stations")
             live.wait_healthy("stations")

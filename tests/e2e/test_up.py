@@ -23,7 +23,8 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> float
     while time.monotonic() - started < timeout:
         assert proc.poll() is None, "yibao up exited early"
         try:
-            if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
+            ready = httpx.get(f"{url}/readyz", timeout=2.0)
+            if ready.status_code == 200 and ready.json()["status"] == "ok":
                 return time.monotonic() - started
         except httpx.HTTPError:
             pass
