@@ -73,7 +73,8 @@ def migrated(
         float, typer.Option(help="Seconds to keep polling before giving up; 0 checks once")
     ] = 0.0,
 ) -> None:
-    """Exit 0 once NAME's schema is at its migrations' head (YIBAO_DATABASE_URL: its role's URL).
+    """Exit 0 once NAME's schema is at its migrations' head or past it (YIBAO_DATABASE_URL: its
+    role's URL).
 
     Containers run it before the process (a Kubernetes initContainer), so a new version never
     serves on a schema its migration Job has not brought up to date yet.
@@ -92,7 +93,9 @@ def migrated(
     while True:
         done, current = run(at_head(spec, url))
         if done:
-            console.print(f"[green]✓[/] {name}: schema at head {head}")
+            where = ", ".join(sorted(current or ()))
+            state = "at head" if where == head else f"at {where}, past this image's head {head},"
+            console.print(f"[green]✓[/] {name}: schema {state} ready to serve")
             return
         remaining = deadline - time.monotonic()
         if remaining <= 0:

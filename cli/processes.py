@@ -26,6 +26,12 @@ def ports_from(gateway_port: int) -> dict[str, int]:
     return ports
 
 
+KEEP_ALIVE_SECONDS = 75
+"""How long a process keeps an idle connection open. Longer than its callers keep theirs (our
+clients 30 s, ingress-nginx 60 s): a server that closes first races the client's next request,
+and a POST that meets a just-closed connection is not retried (uvicorn's default is 5 s)."""
+
+
 def uvicorn_command(spec: ServiceSpec, host: str, port: int) -> list[str]:
     factory = "gateway.app:create_app" if spec is GATEWAY else spec.app_factory
     return [
@@ -34,6 +40,7 @@ def uvicorn_command(spec: ServiceSpec, host: str, port: int) -> list[str]:
         "--loop", "uvloop", "--http", "httptools",
         "--no-access-log", "--log-level", "warning",
         "--timeout-graceful-shutdown", "5",
+        "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
     ]  # fmt: skip
 
 

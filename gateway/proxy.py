@@ -48,9 +48,10 @@ _HOP_BY_HOP = frozenset(
 _REQUEST_SKIP = _HOP_BY_HOP | {"host", "content-length", "x-request-id", "x-forwarded-for"}
 # The gateway sets its own length, date, server and request ID on what it sends back.
 _RESPONSE_SKIP = _HOP_BY_HOP | {"content-length", "date", "server", "x-request-id"}
-_UNLIMITED_PATHS = frozenset(
-    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
-)
+# Liveness and the documents cost next to nothing. /readyz is not here: each call pings the
+# database and every upstream, so through an ingress it is rate-limited like any anonymous call
+# (kubelet probes, a few a minute, stay far below the limit).
+_UNLIMITED_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
@@ -161,7 +162,7 @@ class Gateway:
             if principal.client_id in self.revocations:
                 raise Unauthorized("this client has been disabled")
             wait = self.clients_limit.take(principal.client_id)
-        elif path in _UNLIMITED_PATHS or path.endswith(("/healthz", "/readyz")):
+        elif path in _UNLIMITED_PATHS or path.endswith("/healthz"):
             return
         else:
             client = scope.get("client")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from sqlalchemy import select
 
@@ -23,19 +24,30 @@ log = logging.getLogger("yibao.gateway.revocation")
 class Revocations:
     def __init__(self) -> None:
         self.client_ids: frozenset[str] = frozenset()
+        self._added: dict[str, float] = {}
+        """Disabled here and not yet seen in the database, with when: a refresh that read
+        before the disable committed must not forget them. Kept a minute at most, in case the
+        disable's transaction never committed."""
 
     def __contains__(self, client_id: object) -> bool:
         return client_id in self.client_ids
 
     def add(self, client_id: str) -> None:
+        self._added[client_id] = time.monotonic()
         self.client_ids = self.client_ids | {client_id}
 
     async def refresh(self, database: Database) -> None:
         async with database.read_sessions() as session:
-            rows = await session.scalars(
-                select(ApiClient.client_id).where(ApiClient.disabled_at.is_not(None))
+            rows = frozenset(
+                await session.scalars(
+                    select(ApiClient.client_id).where(ApiClient.disabled_at.is_not(None))
+                )
             )
-            self.client_ids = frozenset(rows)
+        now = time.monotonic()
+        self._added = {
+            cid: at for cid, at in self._added.items() if cid not in rows and now - at < 60
+        }
+        self.client_ids = rows | frozenset(self._added)
 
     async def refresh_periodically(self, database: Database, interval: float) -> None:
         """Until cancelled. A failed refresh keeps the last set (never an empty one) and is

@@ -62,10 +62,24 @@ async def schema_revisions(spec: ServiceSpec, url: str) -> frozenset[str] | None
     return frozenset(row["version_num"] for row in rows)
 
 
+def known_revisions(spec: ServiceSpec) -> frozenset[str]:
+    """Every revision of the service's migration scripts."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir(spec)))
+    return frozenset(r.revision for r in ScriptDirectory.from_config(config).walk_revisions())
+
+
 async def at_head(spec: ServiceSpec, url: str) -> tuple[bool, frozenset[str] | None]:
-    """Whether the schema is at the scripts' head(s), and the revisions it is at."""
+    """Whether the schema is at the scripts' head(s) or past them, and the revisions it is at.
+
+    Past them means a revision these scripts do not know: a newer release has migrated the
+    schema while this one still runs (an old pod restarting mid-rollout, or a rollback). Its
+    migrations are backward compatible for one release, so this version may serve on it.
+    """
     current = await schema_revisions(spec, url)
-    return current == head_revisions(spec), current
+    if not current:
+        return False, current
+    return current == head_revisions(spec) or not current <= known_revisions(spec), current
 
 
 def run_env(metadata: MetaData) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.topology import SERVICES
@@ -77,6 +77,27 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @model_validator(mode="after")
+    def _no_placeholders_in_production(self) -> Settings:
+        refuse_placeholders(self, ("database_url", "database_read_url", "db_role_password",
+                                   "jwt_private_key", "jwt_public_key"))  # fmt: skip
+        return self
+
+
+PLACEHOLDER = "CHANGE-ME"
+"""What the example secrets in deploy/ say instead of a value."""
+
+
+def refuse_placeholders(settings: BaseSettings, fields: tuple[str, ...]) -> None:
+    """In production, a setting still holding an example value stops the process at start."""
+    if getattr(settings, "env", "development") != "production":
+        return
+    for name in fields:
+        value = getattr(settings, name)
+        text = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        if isinstance(text, str) and PLACEHOLDER in text:
+            raise ValueError(f"YIBAO_{name.upper()} still holds the example value {PLACEHOLDER}")
 
 
 @lru_cache

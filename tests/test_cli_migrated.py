@@ -80,3 +80,26 @@ def test_unreachable_server_is_not_migrated(use_url) -> None:
 def test_unknown_process(use_url) -> None:
     use_url("postgresql://nobody@127.0.0.1:1/yibao")
     assert CliRunner().invoke(app, ["migrated", "billing"]).exit_code == 2
+
+
+def test_a_schema_past_this_images_head_is_served(half_migrated: Bootstrap, use_url) -> None:
+    # A newer release migrated it while an old pod restarts: the old version still serves.
+    import asyncpg
+
+    from shared.db import to_libpq_url
+
+    url = half_migrated.url_for(CLAIMS)
+    upgrade(CLAIMS, url)
+
+    async def stamp_newer() -> None:
+        conn = await asyncpg.connect(to_libpq_url(url))
+        try:
+            await conn.execute("UPDATE claims.alembic_version SET version_num = '9999'")
+        finally:
+            await conn.close()
+
+    asyncio.run(stamp_newer())
+    use_url(url)
+    result = CliRunner().invoke(app, ["migrated", "claims"])
+    assert result.exit_code == 0, result.output
+    assert "past this image's head" in result.output

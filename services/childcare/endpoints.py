@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
@@ -552,7 +553,9 @@ async def public_institutions(
         isinstance(after, list)
         and len(after) == 2
         and isinstance(after[0], int | float)
+        and math.isfinite(after[0])
         and isinstance(after[1], int)
+        and 0 < after[1] < 2**63  # a bigint: anything else is a tampered cursor, not a 500
     ):
         raise Unprocessable("the cursor is not one this API gave out", field="query.cursor")
     items, keys = await supervision.public_search(

@@ -17,7 +17,7 @@ from fastapi import Header
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from services.claims.models import IdempotencyKey
 from shared.errors import Unprocessable
@@ -125,8 +125,20 @@ async def purge_expired(
                 if deleted < batch:
                     return purged
         finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), _lock())
-            await conn.commit()
+            await _release(conn)
+
+
+async def _release(conn: AsyncConnection) -> None:
+    """Unlock on every path. A failed batch leaves its transaction aborted, where the unlock
+    would fail too: roll back first; if even that fails, close the connection rather than
+    return it to the pool still holding the lock (closing the session releases it)."""
+    try:
+        await conn.rollback()
+        await conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), _lock())
+        await conn.commit()
+    except Exception:
+        log.warning("could not release the purge lock; dropping the connection", exc_info=True)
+        await conn.invalidate()
 
 
 def _lock() -> dict[str, int]:

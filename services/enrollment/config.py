@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import Settings
+from shared.settings import PLACEHOLDER, Settings
 
 
 class EnrollmentSettings(BaseSettings):
@@ -52,6 +52,9 @@ def voucher_key(settings: Settings, own: EnrollmentSettings | None = None) -> by
             raise RuntimeError(
                 f"YIBAO_VOUCHER_SECRET must have at least {MIN_SECRET_LENGTH} characters"
             )
+        if settings.is_production and PLACEHOLDER in value:
+            # The example secret in deploy/ is long enough to pass the length check.
+            raise RuntimeError(f"YIBAO_VOUCHER_SECRET still holds the example value {PLACEHOLDER}")
         return value.encode()
     if settings.is_production:
         raise RuntimeError("YIBAO_VOUCHER_SECRET must be set in production")

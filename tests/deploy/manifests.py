@@ -108,6 +108,16 @@ def render(folder: Path = K8S_DIR) -> list[Obj]:
     return objects
 
 
+def example_secrets(folder: Path = K8S_DIR) -> list[Obj]:
+    """The Secrets the base expects to exist (``examples/secrets.yaml``): not part of the base,
+    so an apply never overwrites the real ones; created out of band before it."""
+    path = folder / "examples" / "secrets.yaml"
+    objects = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+    for obj in objects:
+        obj["__file__"] = "examples/secrets.yaml"
+    return objects
+
+
 def _common_labels(entries: Any) -> dict[str, str]:
     if not isinstance(entries, list):
         raise RenderError("kustomization.yaml: labels must be a list")

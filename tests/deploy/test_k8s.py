@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from shared.topology import ALL_PROCESSES
-from tests.deploy.manifests import K8S_DIR, Obj, RenderError, Schemas, cross_check, render
+from tests.deploy.manifests import (
+    K8S_DIR,
+    Obj,
+    RenderError,
+    Schemas,
+    cross_check,
+    example_secrets,
+    render,
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +29,13 @@ def schemas() -> Schemas:
 
 @pytest.fixture(scope="module")
 def pristine() -> list[Obj]:
-    return render()
+    """The base as applied, with the Secrets an operator creates before it."""
+    return render() + example_secrets()
+
+
+def test_the_base_holds_no_secrets() -> None:
+    # Placeholders in the base would overwrite the real Secrets on every `kubectl apply -k`.
+    assert [o for o in render() if o["kind"] == "Secret"] == []
 
 
 @pytest.fixture
@@ -68,7 +82,7 @@ def test_placeholder_secrets_are_obvious(objects: list[Obj]) -> None:
     for secret in (o for o in objects if o["kind"] == "Secret"):
         for value in (secret.get("stringData") or {}).values():
             assert "CHANGE-ME" in value
-    assert "external secret store" in (K8S_DIR / "secrets.yaml").read_text()
+    assert "external secret store" in (K8S_DIR / "examples" / "secrets.yaml").read_text()
 
 
 def test_processes_wait_for_their_migrations(objects: list[Obj]) -> None:
@@ -216,3 +230,40 @@ def test_render_refuses_a_listed_file_that_is_missing(k8s_copy: Path) -> None:
     (k8s_copy / "ingress.yaml").unlink()
     with pytest.raises(RenderError, match=re.escape("ingress.yaml is not a file")):
         render(k8s_copy)
+
+
+def _selects(selector: Obj, labels: dict[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or ():
+        assert expression["operator"] == "In", "only In is read by this test"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def test_every_process_is_behind_a_network_policy_that_admits_its_port(
+    objects: list[Obj],
+) -> None:
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    for spec in ALL_PROCESSES:
+        pod = _one(objects, "Deployment", spec.name)["spec"]["template"]
+        covering = [
+            p for p in policies if _selects(p["spec"]["podSelector"], pod["metadata"]["labels"])
+        ]
+        assert len(covering) == 1, spec.name
+        ports = {port["port"] for rule in covering[0]["spec"]["ingress"] for port in rule["ports"]}
+        assert spec.port in ports, spec.name
+    # The gateway trusts X-Forwarded-For, so only whole namespaces (the ingress controller,
+    # Prometheus) may reach it, never any pod at all.
+    gateway = _one(objects, "NetworkPolicy", "gateway")
+    for rule in gateway["spec"]["ingress"]:
+        for peer in rule["from"]:
+            assert set(peer) == {"namespaceSelector"} and peer["namespaceSelector"]["matchLabels"]
+    env = {
+        e["name"]: e.get("value")
+        for e in _one(objects, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"][
+            0
+        ]["env"]
+    }
+    assert env["FORWARDED_ALLOW_IPS"] == "*"

@@ -269,3 +269,35 @@ async def test_admins_list_clients_a_page_at_a_time(gateway, auth):
             break
     assert made <= seen
     assert (await gateway.get("/auth/clients", headers=auth("station", "S-1"))).status_code == 403
+
+
+async def test_a_refresh_that_read_before_the_disable_does_not_forget_it(settings_for):
+    from gateway.revocation import Revocations
+
+    app = create_app(settings_for("gateway", service_urls=DOWN))
+    async with running(fastapi_of(app), asgi=app):
+        database = fastapi_of(app).state.database
+        revocations = Revocations()
+        # Disabled in this process; the database does not show it yet (the disable's
+        # transaction commits after the route returns).
+        revocations.add("pharmacy-not-yet-committed")
+        await revocations.refresh(database)
+        assert "pharmacy-not-yet-committed" in revocations
+
+
+async def test_readiness_is_rate_limited_liveness_is_not(settings_for):
+    app = create_app(
+        settings_for(
+            "gateway",
+            service_urls=DOWN,
+            rate_limit_anonymous_per_second=0.1,
+            rate_limit_anonymous_burst=2,
+        )
+    )
+    async with running(fastapi_of(app), asgi=app) as client:
+        # /readyz pings the database and every upstream: not free to call without end.
+        ready = [(await client.get("/readyz")).status_code for _ in range(3)]
+        assert ready[:2] == [200, 200] and ready[2] == 429
+        assert (await client.get("/claims/readyz")).status_code == 429
+        for _ in range(5):
+            assert (await client.get("/healthz")).status_code == 200

@@ -123,4 +123,11 @@ async def test_vacancy_and_paging(childcare, auth):
     assert [i["id"] for i in second.json()["items"]] == [open_["id"]]
     assert second.json()["next_cursor"] is None
     assert (await childcare.get(f"{API}/public/institutions?lat=95&lon=1")).status_code == 422
+    # A cursor tampered to an id no bigint holds is refused, not a 500.
+    from shared.pagination import encode_cursor
+
+    forged = encode_cursor([100.0, 2**63])
+    tampered = await childcare.get(query + f"&limit=1&cursor={forged}")
+    assert tampered.status_code == 422
+    assert tampered.json()["errors"][0]["field"] == "query.cursor"
     assert (await childcare.get(f"{API}/public/institutions?lon=1")).status_code == 422

@@ -7,6 +7,7 @@ import random
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from services.claims.clients import enrollment_client
 from services.claims.clients.enrollment import HttpEnrollmentClient
@@ -449,3 +450,24 @@ async def test_each_claims_process_purges_expired_keys_in_the_background(setting
             if keys == {"young"}:
                 break
         assert keys == {"young"}
+
+
+async def test_a_failed_purge_still_releases_its_lock(claims_app):
+    from sqlalchemy import text
+
+    from services.claims import idempotency
+
+    engine = claims_app.state.database.engine
+    # A batch the server refuses (a negative LIMIT), leaving its transaction aborted.
+    with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises
+        await idempotency.purge_expired(engine, keep_hours=48, batch=-1)
+    # Seen from any session (the pool may hand back the very connection that purged).
+    async with engine.connect() as conn:
+        holders = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND classid = :ns AND objid = :k AND objsubid = 2"
+            ),
+            {"ns": idempotency.PURGE_LOCK[0], "k": idempotency.PURGE_LOCK[1]},
+        )
+    assert holders == 0
