@@ -6,19 +6,21 @@ import asyncio
 import importlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import ClientKind, generate_keypair
 from shared.db import Database, database_of, with_database
 from shared.dbadmin import Bootstrap, bootstrap
 from shared.migrations import upgrade
 from shared.settings import Settings
-from shared.topology import ALL_PROCESSES, GATEWAY, SERVICES
+from shared.topology import ALL_PROCESSES, GATEWAY, SERVICES, ServiceSpec
 
 log = logging.getLogger("yibao.cli")
 
@@ -128,16 +130,23 @@ def demo_links() -> dict[str, dict[str, Any]]:
     return {"stations": {"payment_standards": standards}}
 
 
+@asynccontextmanager
+async def _transaction(boot: Bootstrap, spec: ServiceSpec) -> AsyncIterator[AsyncSession]:
+    """One transaction in ``spec``'s schema, as its own role, on a connection of its own."""
+    database = Database(boot.url_for(spec), schema=spec.schema, pool_size=1)
+    try:
+        async with database.sessions() as session, session.begin():
+            yield session
+    finally:
+        await database.dispose()
+
+
 async def seed_all(boot: Bootstrap, on_done: Callable[[str, str], None] = lambda *_: None) -> None:
     links = demo_links()
     for spec in SERVICES:
         module = importlib.import_module(f"{spec.package}.seed")
-        database = Database(boot.url_for(spec), schema=spec.schema, pool_size=2)
-        try:
-            async with database.sessions() as session, session.begin():
-                summary = await module.seed(session, **links.get(spec.name, {}))
-        finally:
-            await database.dispose()
+        async with _transaction(boot, spec) as session:
+            summary = await module.seed(session, **links.get(spec.name, {}))
         on_done(spec.name, summary)
 
 
@@ -146,17 +155,13 @@ async def disable_client(boot: Bootstrap, client_id: str) -> str | None:
     from gateway.service import disable_client as disable
     from shared.errors import NotFound
 
-    database = Database(boot.url_for(GATEWAY), schema=GATEWAY.schema, pool_size=2)
-    try:
-        async with database.sessions() as session, session.begin():
-            try:
-                client = await disable(session, client_id)
-            except NotFound:
-                return None
-            assert client.disabled_at is not None
-            return client.disabled_at.isoformat()
-    finally:
-        await database.dispose()
+    async with _transaction(boot, GATEWAY) as session:
+        try:
+            client = await disable(session, client_id)
+        except NotFound:
+            return None
+        assert client.disabled_at is not None
+        return client.disabled_at.isoformat()
 
 
 async def create_clients(
@@ -164,24 +169,20 @@ async def create_clients(
 ) -> list[dict[str, Any]]:
     from gateway.service import create_client
 
-    database = Database(boot.url_for(GATEWAY), schema=GATEWAY.schema, pool_size=2)
-    try:
-        async with database.sessions() as session, session.begin():
-            out = []
-            for kind, bound, name in wanted:
-                new = await create_client(session, kind, bound, name)
-                out.append(
-                    {
-                        "client_id": new.client_id,
-                        "client_secret": new.client_secret,
-                        "kind": kind.value,
-                        "bound": bound,
-                        "name": name,
-                    }
-                )
-            return out
-    finally:
-        await database.dispose()
+    async with _transaction(boot, GATEWAY) as session:
+        out = []
+        for kind, bound, name in wanted:
+            new = await create_client(session, kind, bound, name)
+            out.append(
+                {
+                    "client_id": new.client_id,
+                    "client_secret": new.client_secret,
+                    "kind": kind.value,
+                    "bound": bound,
+                    "name": name,
+                }
+            )
+        return out
 
 
 async def ensure_demo_clients(boot: Bootstrap, path: Path) -> Path:
@@ -190,12 +191,8 @@ async def ensure_demo_clients(boot: Bootstrap, path: Path) -> Path:
 
     if path.exists():
         known = json.loads(path.read_text())
-        database = Database(boot.url_for(GATEWAY), schema=GATEWAY.schema, pool_size=1)
-        try:
-            async with database.sessions() as session:
-                ids = set(await session.scalars(select(ApiClient.client_id)))
-        finally:
-            await database.dispose()
+        async with _transaction(boot, GATEWAY) as session:
+            ids = set(await session.scalars(select(ApiClient.client_id)))
         if all(c["client_id"] in ids for c in known):
             return path
     clients = await create_clients(boot, DEMO_CLIENTS)

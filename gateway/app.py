@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from importlib import resources
 from typing import Annotated
 
@@ -14,11 +14,10 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Path, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import service
-from gateway.models import ApiClient
 from gateway.openapi import MergedOpenAPI
 from gateway.proxy import Gateway, Upstream
 from gateway.revocation import Revocations
@@ -32,6 +31,7 @@ from shared.metrics import Metrics, metrics_router
 from shared.middleware import RequestContextMiddleware
 from shared.pagination import Page, Pagination
 from shared.settings import Settings, get_settings
+from shared.tasks import repeating
 from shared.topology import GATEWAY, SERVICES
 
 log = logging.getLogger("yibao.gateway")
@@ -55,6 +55,8 @@ class ClientCreate(BaseModel):
 
 class ClientOut(BaseModel):
     """A registered client, as admins see it (never its secret)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     client_id: str
     kind: ClientKind
@@ -124,17 +126,6 @@ async def register_client(body: ClientCreate, session: DbSession, _: Admin) -> C
     )
 
 
-def _client_out(client: ApiClient) -> ClientOut:
-    return ClientOut(
-        client_id=client.client_id,
-        kind=ClientKind(client.kind),
-        bound=client.bound,
-        name=client.name,
-        created_at=client.created_at,
-        disabled_at=client.disabled_at,
-    )
-
-
 @auth_router.get(
     "/clients",
     summary="The registered API clients (admin)",
@@ -144,7 +135,7 @@ def _client_out(client: ApiClient) -> ClientOut:
 async def list_clients(session: ReadSession, page: Pagination, _: Admin) -> Page[ClientOut]:
     rows = await service.list_clients(session, page.after_str, page.limit + 1)
     items, cursor = page.page(rows, lambda c: c.client_id)
-    return Page(items=[_client_out(c) for c in items], next_cursor=cursor)
+    return Page(items=[ClientOut.model_validate(c) for c in items], next_cursor=cursor)
 
 
 @auth_router.post(
@@ -166,7 +157,7 @@ async def disable_client(
     client = await service.disable_client(session, client_id)
     revocations: Revocations = request.app.state.revocations
     revocations.add(client.client_id)
-    return _client_out(client)
+    return ClientOut.model_validate(client)
 
 
 def _docs_router(merged: MergedOpenAPI) -> APIRouter:
@@ -223,18 +214,16 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
                 metrics=metrics,
             )
         # Loaded before serving: a disabled client's tokens are refused from the first request.
+        # A failed refresh later keeps the last set (never an empty one).
         await revocations.refresh(app.state.database)
-        refresher = asyncio.create_task(
-            revocations.refresh_periodically(
-                app.state.database, settings.revocation_refresh_seconds
-            ),
-            name="revocations",
-        )
         try:
-            yield
+            async with repeating(
+                settings.revocation_refresh_seconds,
+                partial(revocations.refresh, app.state.database),
+                name="revocations refresh",
+            ):
+                yield
         finally:
-            refresher.cancel()
-            await asyncio.gather(refresher, return_exceptions=True)
             for upstream in upstreams.values():
                 await upstream.aclose()
             for client in doc_clients.values():

@@ -9,16 +9,12 @@ set stays small (clients disabled, not tokens), and the check is a set lookup pe
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 
 from sqlalchemy import select
 
 from gateway.models import ApiClient
 from shared.db import Database
-
-log = logging.getLogger("yibao.gateway.revocation")
 
 
 class Revocations:
@@ -48,13 +44,3 @@ class Revocations:
             cid: at for cid, at in self._added.items() if cid not in rows and now - at < 60
         }
         self.client_ids = rows | frozenset(self._added)
-
-    async def refresh_periodically(self, database: Database, interval: float) -> None:
-        """Until cancelled. A failed refresh keeps the last set (never an empty one) and is
-        tried again at the next turn."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.refresh(database)
-            except Exception:
-                log.exception("refreshing the disabled clients failed; keeping the last list")

@@ -23,6 +23,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Scope
 
 from shared.errors import NotFound
@@ -47,9 +48,9 @@ class PoolUse:
     max: int
 
 
-def sqlalchemy_pool_use(engine: Any) -> Callable[[], PoolUse]:
-    """Pool use of a SQLAlchemy (async) engine's ``QueuePool``."""
-    pool = engine.sync_engine.pool if hasattr(engine, "sync_engine") else engine.pool
+def sqlalchemy_pool_use(engine: AsyncEngine) -> Callable[[], PoolUse]:
+    """Pool use of an async engine's ``QueuePool``."""
+    pool: Any = engine.sync_engine.pool
 
     def read() -> PoolUse:
         return PoolUse(

@@ -36,11 +36,16 @@ def upgrade(spec: ServiceSpec, url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(spec, url), revision)
 
 
-def head_revisions(spec: ServiceSpec) -> frozenset[str]:
-    """The head(s) of the service's migration scripts, read from the files: no database."""
+def _scripts(spec: ServiceSpec) -> ScriptDirectory:
+    """The service's migration scripts, read from the files: no database."""
     config = Config()
     config.set_main_option("script_location", str(migrations_dir(spec)))
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
+    return ScriptDirectory.from_config(config)
+
+
+def head_revisions(spec: ServiceSpec) -> frozenset[str]:
+    """The head(s) of the service's migration scripts."""
+    return frozenset(_scripts(spec).get_heads())
 
 
 async def schema_revisions(spec: ServiceSpec, url: str) -> frozenset[str] | None:
@@ -64,9 +69,7 @@ async def schema_revisions(spec: ServiceSpec, url: str) -> frozenset[str] | None
 
 def known_revisions(spec: ServiceSpec) -> frozenset[str]:
     """Every revision of the service's migration scripts."""
-    config = Config()
-    config.set_main_option("script_location", str(migrations_dir(spec)))
-    return frozenset(r.revision for r in ScriptDirectory.from_config(config).walk_revisions())
+    return frozenset(r.revision for r in _scripts(spec).walk_revisions())
 
 
 async def at_head(spec: ServiceSpec, url: str) -> tuple[bool, frozenset[str] | None]:

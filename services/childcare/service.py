@@ -288,11 +288,16 @@ async def institution_out(
 
 
 def capacity_out(c: Capacity) -> CapacityOut:
+    return places_out(c.age_group, c.capacity, c.enrolled)
+
+
+def places_out(age_group: str, capacity: int, enrolled: int) -> CapacityOut:
+    """Places of one age group and the vacancy they leave (never below zero)."""
     return CapacityOut(
-        age_group=AgeGroup(c.age_group),
-        capacity=c.capacity,
-        enrolled=c.enrolled,
-        vacancy=max(c.capacity - c.enrolled, 0),
+        age_group=AgeGroup(age_group),
+        capacity=capacity,
+        enrolled=enrolled,
+        vacancy=max(capacity - enrolled, 0),
     )
 
 

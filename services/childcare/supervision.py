@@ -37,7 +37,6 @@ from services.childcare.models import (
     Target,
 )
 from services.childcare.schemas import (
-    CapacityOut,
     CityStats,
     CountyStats,
     CreditOut,
@@ -56,7 +55,7 @@ from services.childcare.schemas import (
     StatsOut,
     TargetProgress,
 )
-from services.childcare.service import today, visible_institution
+from services.childcare.service import places_out, today, visible_institution
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.regions import CITY_CODE, counties, is_known_in_city
@@ -465,12 +464,7 @@ def _public_item(row: Any) -> PublicInstitution:
             for mode, amount, period in orjson.loads(fees)
         ],
         capacity=[
-            CapacityOut(
-                age_group=AgeGroup(group),
-                capacity=places,
-                enrolled=enrolled,
-                vacancy=max(places - enrolled, 0),
-            )
+            places_out(group, places, enrolled)
             for group, places, enrolled in orjson.loads(capacity)
         ],
         latest_inspection=None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -15,12 +15,13 @@ from fastapi import FastAPI
 from services.claims.config import ClaimsSettings, claims_settings
 from services.claims.endpoints import router
 from services.claims.hotpath import HotPath, reset_connection
-from services.claims.idempotency import purge_periodically
+from services.claims.idempotency import purge_and_report
 from services.claims.schemas import SettlementRequest
 from shared.app import create_service_app
 from shared.db import to_libpq_url
 from shared.metrics import asyncpg_pool_use
 from shared.settings import Settings, get_settings
+from shared.tasks import repeating
 from shared.topology import service
 
 
@@ -89,24 +90,21 @@ def create_app(
             # the process: set them aside, and collect the young generation less often.
             gc.freeze()
             gc.set_threshold(10_000, 20, 20)
-            purger = (
-                asyncio.create_task(
-                    purge_periodically(
-                        app.state.database.engine,
-                        own.idempotency_keep_hours,
-                        own.idempotency_purge_interval_seconds,
+            purge = (
+                repeating(
+                    own.idempotency_purge_interval_seconds,
+                    partial(
+                        purge_and_report, app.state.database.engine, own.idempotency_keep_hours
                     ),
-                    name="idempotency-purge",
+                    name="idempotency-key purge",
                 )
                 if own.idempotency_purge_interval_seconds > 0
-                else None
+                else nullcontext()
             )
             try:
-                yield
+                async with purge:
+                    yield
             finally:
-                if purger is not None:
-                    purger.cancel()
-                    await asyncio.gather(purger, return_exceptions=True)
                 await pool.close()
 
     app.router.lifespan_context = lifespan

@@ -7,7 +7,6 @@ then replays its committed answer.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from typing import Annotated, Any
@@ -145,17 +144,8 @@ def _lock() -> dict[str, int]:
     return {"ns": PURGE_LOCK[0], "key": PURGE_LOCK[1]}
 
 
-async def purge_periodically(engine: AsyncEngine, keep_hours: int, interval: float) -> None:
-    """The background task of each claims process: purge, sleep, again, until cancelled.
-
-    A failure (the database restarting, say) is logged and tried again at the next turn: the
-    keys only grow meanwhile, nothing is lost."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            purged = await purge_expired(engine, keep_hours)
-        except Exception:
-            log.exception("purging expired idempotency keys failed; trying again later")
-            continue
-        if purged:
-            log.info("purged %d idempotency keys older than %d h", purged, keep_hours)
+async def purge_and_report(engine: AsyncEngine, keep_hours: int) -> None:
+    """One turn of each claims process's background purge (see ``app.py``)."""
+    purged = await purge_expired(engine, keep_hours)
+    if purged:
+        log.info("purged %d idempotency keys older than %d h", purged, keep_hours)
