@@ -57,17 +57,24 @@ class EmbeddedServer:
 
 def _forget_dead_handles(pgdata: Path) -> None:
     """pgserver stops the server when the last process holding it exits, counting the PIDs
-    in a file it never prunes: one unclean exit would keep the server running for good."""
+    in a file it never prunes: one unclean exit would keep the server running for good.
+
+    Pruned under pgserver's own inter-process lock: unlocked, a process starting beside this
+    one (two test workers) could register its PID between the read and the write here, lose
+    it, and have the server stopped under it when this one exits."""
+    import fasteners
     import psutil
+    from pgserver.postgres_server import PostgresServer
 
     handles = pgdata / ".handle_pids.json"
-    try:
-        pids = json.loads(handles.read_text())
-    except (OSError, ValueError):
-        return
-    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
-    if alive != pids:
-        handles.write_text(json.dumps(alive))
+    with fasteners.InterProcessLock(PostgresServer.lock_path):
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
 
 
 @dataclass
