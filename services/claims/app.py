@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
+from services.claims.clients.enrollment import EligibilityCoalescer
 from services.claims.config import ClaimsSettings, claims_settings
 from services.claims.endpoints import router
 from services.claims.hotpath import HotPath, reset_connection
@@ -84,6 +85,7 @@ def create_app(
                 },
             )
             app.state.hot_path = HotPath(pool)
+            app.state.eligibility = EligibilityCoalescer(app.state.clients["enrollment"])
             app.state.metrics.watch_pool("hot_path", asyncpg_pool_use(pool))
             # Python's cyclic collector showed as ~5% of this process's CPU under load, most of it
             # rescanning the objects of start-up (modules, models, routes) that live as long as

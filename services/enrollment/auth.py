@@ -45,7 +45,12 @@ AUDITED_KINDS = frozenset({*STAFF_KINDS, ClientKind.institution, ClientKind.phar
 """Clients whose reads and changes of a person's data go to the access log (PIPL)."""
 
 
+def may_touch(principal: Principal, person_id: int) -> bool:
+    """An app token touches only its own person."""
+    return principal.kind is not ClientKind.app or principal.person_id == person_id
+
+
 def ensure_may_touch(principal: Principal, person_id: int) -> None:
-    """An app token touches only its own person; anyone else's is 404, so IDs cannot be probed."""
-    if principal.kind is ClientKind.app and principal.person_id != person_id:
+    """Anyone else's person is 404 to an app token, so IDs cannot be probed."""
+    if not may_touch(principal, person_id):
         raise NotFound(f"person {person_id} not found")

@@ -33,6 +33,8 @@ from services.enrollment.schemas import (
     CoverageEnd,
     CoverageOut,
     Eligibility,
+    EligibilityBatch,
+    EligibilityBatchRequest,
     EmployerCreate,
     EmployerOut,
     GovernmentBatchCreate,
@@ -131,6 +133,24 @@ async def get_eligibility(request: Request) -> Any:
     answer = await service.eligibility(_hot_path(request), principal, int(raw_id), day)
     # The dict is serialised as is, without a second model pass.
     return Response(orjson.dumps(answer), media_type="application/json")
+
+
+@router.post(
+    "/eligibility/batch",
+    summary="Eligibility of many persons at once, each on its own date",
+    response_model=EligibilityBatch,
+    responses=problems(401, 403, 422),
+    tags=["eligibility"],
+    openapi_extra=BEARER_SECURITY,
+)
+async def get_eligibility_batch(body: EligibilityBatchRequest, request: Request) -> Any:
+    """Who may ask: as for one person's eligibility. Answers come in the order asked, each with
+    its own status (404 for a person that does not exist or that this client may not see), and
+    each audited read is logged as it would be alone."""
+    principal = authorize(request, ELIGIBILITY_READERS)
+    asked = [(item.person_id, item.date, item.request_id) for item in body.items]
+    answers = await service.eligibility_batch(_hot_path(request), principal, asked)
+    return Response(orjson.dumps({"items": answers}), media_type="application/json")
 
 
 @router.post(

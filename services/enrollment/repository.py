@@ -97,6 +97,43 @@ _LOG_CTE = """, logged AS (
 ELIGIBILITY_PLAIN = _ELIGIBILITY.format(log="")
 ELIGIBILITY_LOGGED = _ELIGIBILITY.format(log=_LOG_CTE)
 
+# The same read for many (person, day) pairs at once, in the order asked (``n``); persons that
+# do not exist have no row. One statement and, when audited, one commit for all their entries.
+_ELIGIBILITY_BATCH = """
+WITH target AS (
+  SELECT a.n, a.day, a.request_id, p.id, p.poverty
+    FROM unnest($1::bigint[], $2::date[], $3::text[]) WITH ORDINALITY
+         AS a (person_id, day, request_id, n)
+    JOIN persons p ON p.id = a.person_id
+)
+{log}
+SELECT t.n, t.request_id, t.poverty, c.scheme, c.retired,
+  (SELECT coalesce(json_agg(json_build_array(q.id, q.kind, q.disease_code, q.start_date,
+                                             q.end_date) ORDER BY q.id), '[]')
+     FROM qualifications q
+    WHERE q.person_id = t.id AND q.cancelled_at IS NULL
+      AND q.start_date <= t.day AND (q.end_date IS NULL OR q.end_date >= t.day))
+    AS qualifications,
+  (SELECT coalesce(json_agg(json_build_array(f.id, f.kind, f.destination_region, f.start_date,
+                                             f.end_date) ORDER BY f.id), '[]')
+     FROM offsite_filings f
+    WHERE f.person_id = t.id AND f.cancelled_at IS NULL
+      AND f.start_date <= t.day AND f.end_date >= t.day) AS offsite_filings
+FROM target t
+LEFT JOIN LATERAL (
+  SELECT scheme, retired FROM coverages c
+   WHERE c.person_id = t.id AND c.start_date <= t.day
+     AND (c.end_date IS NULL OR c.end_date >= t.day)
+   ORDER BY c.start_date DESC LIMIT 1
+) c ON true
+"""
+_BATCH_LOG_CTE = """, logged AS (
+  INSERT INTO access_log (person_id, client_id, client_kind, client_bound, action, request_id)
+  SELECT id, $4, $5, $6, $7, coalesce(request_id, $8) FROM target ORDER BY n
+)"""
+ELIGIBILITY_BATCH_PLAIN = _ELIGIBILITY_BATCH.format(log="")
+ELIGIBILITY_BATCH_LOGGED = _ELIGIBILITY_BATCH.format(log=_BATCH_LOG_CTE)
+
 _VOUCHER_PERSON = """
 WITH target AS (SELECT id, name, id_number FROM persons WHERE id = $1),
 logged AS (
@@ -113,6 +150,45 @@ LogFields = tuple[str, str, str | None, str, str | None]
 def _json(value: Any) -> Any:
     # SQLAlchemy's asyncpg dialect decodes json itself; a raw connection hands over text.
     return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _eligibility_doc(
+    person_id: int,
+    day: date,
+    poverty: bool,
+    scheme: str | None,
+    retired: bool | None,
+    qualifications: Any,
+    filings: Any,
+) -> dict[str, Any]:
+    return {
+        "person_id": person_id,
+        "date": day.isoformat(),
+        "eligible": scheme is not None,
+        "scheme": scheme,
+        "retired": bool(retired),
+        "poverty": poverty,
+        "qualifications": [
+            {
+                "qualification_id": q[0],
+                "kind": q[1],
+                "disease_code": q[2],
+                "start_date": q[3],
+                "end_date": q[4],
+            }
+            for q in _json(qualifications)
+        ],
+        "offsite_filings": [
+            {
+                "filing_id": f[0],
+                "kind": f[1],
+                "destination_region": f[2],
+                "start_date": f[3],
+                "end_date": f[4],
+            }
+            for f in _json(filings)
+        ],
+    }
 
 
 class HotPath:
@@ -135,37 +211,24 @@ class HotPath:
                 row = await conn.fetchrow(ELIGIBILITY_PLAIN, person_id, day)
             else:
                 row = await conn.fetchrow(ELIGIBILITY_LOGGED, person_id, day, *log)
-        if row is None:
-            return None
-        poverty, scheme, retired, qualifications, filings = row
-        return {
-            "person_id": person_id,
-            "date": day.isoformat(),
-            "eligible": scheme is not None,
-            "scheme": scheme,
-            "retired": bool(retired),
-            "poverty": poverty,
-            "qualifications": [
-                {
-                    "qualification_id": q[0],
-                    "kind": q[1],
-                    "disease_code": q[2],
-                    "start_date": q[3],
-                    "end_date": q[4],
-                }
-                for q in _json(qualifications)
-            ],
-            "offsite_filings": [
-                {
-                    "filing_id": f[0],
-                    "kind": f[1],
-                    "destination_region": f[2],
-                    "start_date": f[3],
-                    "end_date": f[4],
-                }
-                for f in _json(filings)
-            ],
-        }
+        return None if row is None else _eligibility_doc(person_id, day, *row)
+
+    async def eligibility_batch(
+        self, asked: Sequence[tuple[int, date, str | None]], log: LogFields | None
+    ) -> list[dict[str, Any] | None]:
+        """The documents of :meth:`eligibility` for many (person, day, request ID) in the order
+        asked (None for no such person). An entry's request ID, when given, is the one logged."""
+        columns = [list(column) for column in zip(*asked, strict=True)]
+        async with self.pool.acquire() as conn:
+            if log is None:
+                rows = await conn.fetch(ELIGIBILITY_BATCH_PLAIN, *columns)
+            else:
+                rows = await conn.fetch(ELIGIBILITY_BATCH_LOGGED, *columns, *log)
+        found: list[dict[str, Any] | None] = [None] * len(asked)
+        for n, _request_id, *rest in rows:
+            person_id, day, _ = asked[n - 1]
+            found[n - 1] = _eligibility_doc(person_id, day, *rest)
+        return found
 
     async def voucher_person(self, person_id: int, log: LogFields) -> tuple[int, str, str] | None:
         """(id, name, ID number) of the person a voucher names, logging the read."""

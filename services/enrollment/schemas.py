@@ -304,6 +304,42 @@ class Eligibility(BaseModel):
     offsite_filings: list[EligibleFiling]
 
 
+MAX_ELIGIBILITY_BATCH = 100
+
+
+class EligibilityQuery(BaseModel):
+    person_id: int = Field(ge=1, le=2**63 - 1)
+    date: dt.date
+    request_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._:\-]{1,128}$",
+        description=(
+            "The request this question belongs to, logged with the read in the access log "
+            "(a service asking on behalf of many requests at once); default the call's own"
+        ),
+    )
+
+
+class EligibilityBatchRequest(BaseModel):
+    """Many eligibility questions in one call (a settlement service asking for its queue)."""
+
+    model_config = _example({"items": [{"person_id": 1, "date": "2024-06-01"}]})
+
+    items: list[EligibilityQuery] = Field(min_length=1, max_length=MAX_ELIGIBILITY_BATCH)
+
+
+class EligibilityAnswer(BaseModel):
+    """One question's answer: ``status`` 200 with the document, or 404 for no such person
+    (or none this client may see)."""
+
+    status: int = Field(examples=[200, 404])
+    eligibility: Eligibility | None = None
+
+
+class EligibilityBatch(BaseModel):
+    items: list[EligibilityAnswer] = Field(description="In the order asked")
+
+
 # --- voucher codes ---------------------------------------------------------------------------
 
 

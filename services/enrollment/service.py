@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment import access, repository
-from services.enrollment.auth import ensure_may_touch
+from services.enrollment.auth import ensure_may_touch, may_touch
 from services.enrollment.domain import voucher
 from services.enrollment.domain.periods import EARLIEST, LATEST, first_overlap
 from services.enrollment.domain.transfers import (
@@ -427,6 +427,20 @@ async def eligibility(
     if answer is None:
         raise NotFound(f"person {person_id} not found")
     return answer
+
+
+async def eligibility_batch(
+    hot: HotPath, principal: Principal, asked: list[tuple[int, date, str | None]]
+) -> list[dict[str, Any]]:
+    """Each answer as in :func:`eligibility`, a person this client may not see being 404 alike."""
+    visible = [n for n, (person_id, _, _) in enumerate(asked) if may_touch(principal, person_id)]
+    log = access.log_fields(principal, "eligibility.read") if access.is_audited(principal) else None
+    docs = await hot.eligibility_batch([asked[n] for n in visible], log) if visible else []
+    answers: list[dict[str, Any]] = [{"status": 404, "eligibility": None}] * len(asked)
+    for n, doc in zip(visible, docs, strict=True):
+        if doc is not None:
+            answers[n] = {"status": 200, "eligibility": doc}
+    return answers
 
 
 # --- voucher codes ---------------------------------------------------------------------------

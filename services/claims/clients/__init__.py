@@ -11,8 +11,9 @@ from services.claims.clients.stations import HttpStationsClient, StationsApi
 
 
 def enrollment_client(request: Request) -> EnrollmentApi:
+    state = request.app.state
     return HttpEnrollmentClient(
-        request.app.state.clients["enrollment"], request.headers.get("authorization")
+        state.clients["enrollment"], request.headers.get("authorization"), state.eligibility
     )
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Literal, Protocol
 
+import httpx
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from services.claims.domain.calculator import OffsiteFiling, Patient, Qualification
 from services.claims.domain.policy import Scheme
+from shared.context import request_id_var
 from shared.errors import Forbidden, NotFound, Unprocessable, UpstreamUnavailable
 from shared.http import ServiceClient
 
@@ -62,30 +66,157 @@ class EnrollmentApi(Protocol):
     async def resolve_voucher(self, code: str) -> int: ...
 
 
-class HttpEnrollmentClient:
-    """Calls enrollment with the caller's own token, so enrollment applies its own rules."""
+def _eligibility_of(response: httpx.Response, person_id: int) -> Eligibility:
+    if response.status_code == 404:
+        raise NotFound(f"person {person_id} not found")
+    _refused_or_failed(response)
+    try:
+        return Eligibility.model_validate_json(response.content)
+    except ValidationError:
+        raise UpstreamUnavailable("enrollment answered an unexpected eligibility") from None
 
-    def __init__(self, client: ServiceClient, authorization: str | None) -> None:
+
+def _refused_or_failed(response: httpx.Response) -> None:
+    if response.status_code in (401, 403):
+        raise Forbidden("enrollment refused this client the eligibility of a person")
+    if response.status_code != 200:
+        raise UpstreamUnavailable(f"enrollment answered {response.status_code}")
+
+
+_Question = tuple[int, date, str | None, "asyncio.Future[Eligibility]"]
+
+
+class EligibilityCoalescer:
+    """Coalesces the eligibility reads of concurrent settlements (one per process).
+
+    When none of a caller's questions is in flight, a call starts at the next turn of the event
+    loop with every question of that caller waiting by then: one alone is the plain ``GET`` (as
+    if there were no coalescing), more go together in ``POST /enrollment/v1/eligibility/batch``;
+    the questions that arrive while a call is in flight go in the next one. Under load one call
+    carries many settlements' reads: the per-call HTTP and framework work was most of what a
+    settlement cost in claims and enrollment together. Questions are grouped by the caller's
+    ``Authorization`` header, so enrollment applies its rules to each caller as before, and each
+    carries its own request ID for enrollment's access log.
+    """
+
+    def __init__(self, client: ServiceClient, max_batch: int = 100) -> None:
         self.client = client
-        self.headers = {"Authorization": authorization} if authorization else {}
+        self.max_batch = max_batch
+        self._waiting: dict[str | None, list[_Question]] = {}
+        self._busy: set[str | None] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # referenced until done
 
-    async def eligibility(self, person_id: int, day: date) -> Eligibility:
+    async def eligibility(
+        self, authorization: str | None, person_id: int, day: date
+    ) -> Eligibility:
+        future: asyncio.Future[Eligibility] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(authorization, []).append(
+            (person_id, day, request_id_var.get(), future)
+        )
+        if authorization not in self._busy:
+            self._busy.add(authorization)
+            task = asyncio.create_task(self._ask(authorization), name="eligibility calls")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def _ask(self, authorization: str | None) -> None:
+        headers = {"Authorization": authorization} if authorization else {}
+        try:
+            while waiting := self._waiting.get(authorization):
+                batch = waiting[: self.max_batch]
+                del waiting[: self.max_batch]
+                try:
+                    if len(batch) == 1:
+                        await self._one(headers, batch[0])
+                    else:
+                        await self._many(headers, batch)
+                except Exception as exc:  # the call failed: every question in it fails with it
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+        finally:
+            # No await since the loop's last check: a question queued from now on starts a call.
+            self._busy.discard(authorization)
+            self._waiting.pop(authorization, None)
+
+    async def _one(self, headers: dict[str, str], question: _Question) -> None:
+        person_id, day, request_id, future = question
         # The query in the path rather than ``params``: both HTTP libraries under the client
         # rebuild a URL from ``params`` on every call, on the path of every settlement.
         response = await self.client.get(
             f"/enrollment/v1/persons/{person_id}/eligibility?date={day.isoformat()}",
-            headers=self.headers,
+            headers={**headers, "X-Request-ID": request_id} if request_id else headers,
         )
-        if response.status_code == 404:
-            raise NotFound(f"person {person_id} not found")
-        if response.status_code in (401, 403):
-            raise Forbidden(f"enrollment refused this client the eligibility of {person_id}")
-        if response.status_code != 200:
-            raise UpstreamUnavailable(f"enrollment answered {response.status_code}")
         try:
-            return Eligibility.model_validate_json(response.content)
+            answer = _eligibility_of(response, person_id)
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+            return
+        if not future.done():
+            future.set_result(answer)
+
+    async def _many(self, headers: dict[str, str], batch: list[_Question]) -> None:
+        response = await self.client.post(
+            "/enrollment/v1/eligibility/batch",
+            content=orjson.dumps(
+                {
+                    "items": [
+                        {"person_id": person_id, "date": day.isoformat(), "request_id": rid}
+                        for person_id, day, rid, _ in batch
+                    ]
+                }
+            ),
+            headers={**headers, "Content-Type": "application/json"},
+        )
+        _refused_or_failed(response)
+        try:
+            answers = EligibilityBatch.model_validate_json(response.content).items
         except ValidationError:
             raise UpstreamUnavailable("enrollment answered an unexpected eligibility") from None
+        if len(answers) != len(batch):
+            raise UpstreamUnavailable("enrollment answered another number of eligibilities")
+        for (person_id, _, _, future), answer in zip(batch, answers, strict=True):
+            if future.done():
+                continue
+            if answer.status == 200 and answer.eligibility is not None:
+                future.set_result(answer.eligibility)
+            elif answer.status == 404:
+                future.set_exception(NotFound(f"person {person_id} not found"))
+            else:
+                future.set_exception(
+                    UpstreamUnavailable(f"enrollment answered {answer.status} for one person")
+                )
+
+
+class EligibilityAnswer(BaseModel):
+    status: int
+    eligibility: Eligibility | None = None
+
+
+class EligibilityBatch(BaseModel):
+    """``POST /enrollment/v1/eligibility/batch``."""
+
+    items: list[EligibilityAnswer]
+
+
+class HttpEnrollmentClient:
+    """Calls enrollment with the caller's own token, so enrollment applies its own rules."""
+
+    def __init__(
+        self,
+        client: ServiceClient,
+        authorization: str | None,
+        coalescer: EligibilityCoalescer | None = None,
+    ) -> None:
+        self.client = client
+        self.authorization = authorization
+        self.headers = {"Authorization": authorization} if authorization else {}
+        self.coalescer = coalescer or EligibilityCoalescer(client)
+
+    async def eligibility(self, person_id: int, day: date) -> Eligibility:
+        return await self.coalescer.eligibility(self.authorization, person_id, day)
 
     async def resolve_voucher(self, code: str) -> int:
         response = await self.client.post(
