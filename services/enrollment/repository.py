@@ -69,70 +69,57 @@ async def coverages_of(session: AsyncSession, person_ids: Sequence[int]) -> list
 # The eligibility read, on the hot path of every settlement: one statement, one round trip,
 # every part an index range scan on person_id. The access-log entry, when the caller is audited,
 # is written by the same statement (a data-modifying CTE), so auditing costs no extra round trip.
+# ``target`` is the persons asked about and ``day`` the day asked, for one person (parameters) or
+# for many at once (the batch: rows of ``target``, in the order asked by ``n``).
 _ELIGIBILITY = """
-WITH target AS (SELECT id, poverty FROM persons WHERE id = $1)
+WITH target AS ({target})
 {log}
-SELECT t.poverty, c.scheme, c.retired,
+SELECT {keys}t.poverty, c.scheme, c.retired,
   (SELECT coalesce(json_agg(json_build_array(q.id, q.kind, q.disease_code, q.start_date,
                                              q.end_date) ORDER BY q.id), '[]')
      FROM qualifications q
     WHERE q.person_id = t.id AND q.cancelled_at IS NULL
-      AND q.start_date <= $2 AND (q.end_date IS NULL OR q.end_date >= $2)) AS qualifications,
-  (SELECT coalesce(json_agg(json_build_array(f.id, f.kind, f.destination_region, f.start_date,
-                                             f.end_date) ORDER BY f.id), '[]')
-     FROM offsite_filings f
-    WHERE f.person_id = t.id AND f.cancelled_at IS NULL
-      AND f.start_date <= $2 AND f.end_date >= $2) AS offsite_filings
-FROM target t
-LEFT JOIN LATERAL (
-  SELECT scheme, retired FROM coverages c
-   WHERE c.person_id = t.id AND c.start_date <= $2 AND (c.end_date IS NULL OR c.end_date >= $2)
-   ORDER BY c.start_date DESC LIMIT 1
-) c ON true
-"""
-_LOG_CTE = """, logged AS (
-  INSERT INTO access_log (person_id, client_id, client_kind, client_bound, action, request_id)
-  SELECT id, $3, $4, $5, $6, $7 FROM target
-)"""
-ELIGIBILITY_PLAIN = _ELIGIBILITY.format(log="")
-ELIGIBILITY_LOGGED = _ELIGIBILITY.format(log=_LOG_CTE)
-
-# The same read for many (person, day) pairs at once, in the order asked (``n``); persons that
-# do not exist have no row. One statement and, when audited, one commit for all their entries.
-_ELIGIBILITY_BATCH = """
-WITH target AS (
-  SELECT a.n, a.day, a.request_id, p.id, p.poverty
-    FROM unnest($1::bigint[], $2::date[], $3::text[]) WITH ORDINALITY
-         AS a (person_id, day, request_id, n)
-    JOIN persons p ON p.id = a.person_id
-)
-{log}
-SELECT t.n, t.request_id, t.poverty, c.scheme, c.retired,
-  (SELECT coalesce(json_agg(json_build_array(q.id, q.kind, q.disease_code, q.start_date,
-                                             q.end_date) ORDER BY q.id), '[]')
-     FROM qualifications q
-    WHERE q.person_id = t.id AND q.cancelled_at IS NULL
-      AND q.start_date <= t.day AND (q.end_date IS NULL OR q.end_date >= t.day))
+      AND q.start_date <= {day} AND (q.end_date IS NULL OR q.end_date >= {day}))
     AS qualifications,
   (SELECT coalesce(json_agg(json_build_array(f.id, f.kind, f.destination_region, f.start_date,
                                              f.end_date) ORDER BY f.id), '[]')
      FROM offsite_filings f
     WHERE f.person_id = t.id AND f.cancelled_at IS NULL
-      AND f.start_date <= t.day AND f.end_date >= t.day) AS offsite_filings
+      AND f.start_date <= {day} AND f.end_date >= {day}) AS offsite_filings
 FROM target t
 LEFT JOIN LATERAL (
   SELECT scheme, retired FROM coverages c
-   WHERE c.person_id = t.id AND c.start_date <= t.day
-     AND (c.end_date IS NULL OR c.end_date >= t.day)
+   WHERE c.person_id = t.id AND c.start_date <= {day}
+     AND (c.end_date IS NULL OR c.end_date >= {day})
    ORDER BY c.start_date DESC LIMIT 1
 ) c ON true
 """
-_BATCH_LOG_CTE = """, logged AS (
+_ONE = {"target": "SELECT id, poverty FROM persons WHERE id = $1", "keys": "", "day": "$2"}
+_ONE_LOG = """, logged AS (
+  INSERT INTO access_log (person_id, client_id, client_kind, client_bound, action, request_id)
+  SELECT id, $3, $4, $5, $6, $7 FROM target
+)"""
+ELIGIBILITY_PLAIN = _ELIGIBILITY.format(log="", **_ONE)
+ELIGIBILITY_LOGGED = _ELIGIBILITY.format(log=_ONE_LOG, **_ONE)
+
+# Persons that do not exist have no row. One statement and, when audited, one commit for all
+# the entries, each with its own request ID when the question gave one.
+_MANY = {
+    "target": """
+  SELECT a.n, a.day, a.request_id, p.id, p.poverty
+    FROM unnest($1::bigint[], $2::date[], $3::text[]) WITH ORDINALITY
+         AS a (person_id, day, request_id, n)
+    JOIN persons p ON p.id = a.person_id
+""",
+    "keys": "t.n, t.request_id, ",
+    "day": "t.day",
+}
+_MANY_LOG = """, logged AS (
   INSERT INTO access_log (person_id, client_id, client_kind, client_bound, action, request_id)
   SELECT id, $4, $5, $6, $7, coalesce(request_id, $8) FROM target ORDER BY n
 )"""
-ELIGIBILITY_BATCH_PLAIN = _ELIGIBILITY_BATCH.format(log="")
-ELIGIBILITY_BATCH_LOGGED = _ELIGIBILITY_BATCH.format(log=_BATCH_LOG_CTE)
+ELIGIBILITY_BATCH_PLAIN = _ELIGIBILITY.format(log="", **_MANY)
+ELIGIBILITY_BATCH_LOGGED = _ELIGIBILITY.format(log=_MANY_LOG, **_MANY)
 
 _VOUCHER_PERSON = """
 WITH target AS (SELECT id, name, id_number FROM persons WHERE id = $1),

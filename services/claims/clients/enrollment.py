@@ -69,16 +69,16 @@ class EnrollmentApi(Protocol):
 def _eligibility_of(response: httpx.Response, person_id: int) -> Eligibility:
     if response.status_code == 404:
         raise NotFound(f"person {person_id} not found")
-    _refused_or_failed(response)
+    _refused_or_failed(response, f"the eligibility of {person_id}")
     try:
         return Eligibility.model_validate_json(response.content)
     except ValidationError:
         raise UpstreamUnavailable("enrollment answered an unexpected eligibility") from None
 
 
-def _refused_or_failed(response: httpx.Response) -> None:
+def _refused_or_failed(response: httpx.Response, what: str) -> None:
     if response.status_code in (401, 403):
-        raise Forbidden("enrollment refused this client the eligibility of a person")
+        raise Forbidden(f"enrollment refused this client {what}")
     if response.status_code != 200:
         raise UpstreamUnavailable(f"enrollment answered {response.status_code}")
 
@@ -170,7 +170,7 @@ class EligibilityCoalescer:
             ),
             headers={**headers, "Content-Type": "application/json"},
         )
-        _refused_or_failed(response)
+        _refused_or_failed(response, "the eligibility of these persons")
         try:
             answers = EligibilityBatch.model_validate_json(response.content).items
         except ValidationError:
