@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -103,7 +104,15 @@ def measure(scenario: Scenario, seconds: int, connections: int) -> wrk.Figures:
     return wrk.run(scenario.url, seconds=seconds, **kwargs)
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main() -> None:
+    # Started in the background by a non-interactive shell, Python inherits SIGINT ignored; and
+    # a SIGTERM must tear the stack down too. Both go through the ``finally`` below.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     seconds = int(os.environ.get("BENCH_SECONDS", "10"))
     connections = int(os.environ.get("BENCH_CONNECTIONS", "32"))
     only = {s for s in os.environ.get("BENCH_ONLY", "").split(",") if s}

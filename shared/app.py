@@ -10,11 +10,13 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from shared.auth import TokenVerifier
 from shared.db import Database
 from shared.errors import Problem, install_error_handlers, problem_response, problems
+from shared.fastlane import FastLane
 from shared.http import CircuitBreaker, ServiceClient
 from shared.logging import configure_logging
 from shared.metrics import Metrics, metrics_router, sqlalchemy_pool_use
@@ -123,8 +125,10 @@ def create_service_app(
     description: str = "",
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    fast_lane: Sequence[APIRoute] = (),
 ) -> FastAPI:
-    """A service's FastAPI app. ``calls`` names the services it talks to over HTTP."""
+    """A service's FastAPI app. ``calls`` names the services it talks to over HTTP;
+    ``fast_lane`` the routes served past the router (see :mod:`shared.fastlane`)."""
     settings = settings or get_settings()
     spec: ServiceSpec = service(name)
     configure_logging(name, settings.log_level)
@@ -170,5 +174,7 @@ def create_service_app(
     app.include_router(metrics_router())
     # The same health reads under the service's prefix, so they are reachable through the gateway.
     app.include_router(health_router(spec.prefix), include_in_schema=False)
+    if fast_lane:
+        app.add_middleware(FastLane, routes=fast_lane)  # inside the request context, added later
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log, metrics=metrics)
     return app

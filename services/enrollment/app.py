@@ -10,10 +10,11 @@ import httpx
 from fastapi import FastAPI
 
 from services.enrollment.config import EnrollmentSettings, voucher_key
-from services.enrollment.endpoints import router
+from services.enrollment.endpoints import get_eligibility, router
 from services.enrollment.repository import HotPath
 from shared.app import create_service_app
 from shared.db import to_libpq_url
+from shared.fastlane import lane_routes
 from shared.metrics import asyncpg_pool_use
 from shared.settings import Settings, get_settings
 from shared.topology import service
@@ -36,6 +37,7 @@ def create_app(
         [router],
         settings=settings,
         transports=transports,
+        fast_lane=lane_routes(router, get_eligibility),
         description="Insured persons, coverage, filings, approvals and electronic vouchers.",
     )
     # Read at start-up, so a missing production key stops the process before it serves.

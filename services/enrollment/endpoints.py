@@ -76,7 +76,8 @@ RowId = Annotated[int, Path(ge=1, le=_MAX_ID)]
 """Ids are bigint: a larger number is a 422, not a database error."""
 
 # --- the settlement path: eligibility and voucher resolution ----------------------------------
-# First in the router: requests are matched against the routes in order.
+# First in the router: requests are matched against the routes in order. The app serves
+# get_eligibility past the router (shared.fastlane).
 
 
 _ELIGIBILITY_OPENAPI: dict[str, Any] = {

@@ -297,3 +297,63 @@ async def test_ids_beyond_bigint_are_422_not_500(enrollment, auth):
         response = await enrollment.get(f"{BASE}{path}", headers=auth("admin"))
         assert response.status_code == 422, path
         assert response.json()["errors"][0]["field"] == "path.person_id"
+
+
+async def test_the_fast_lane_answers_as_the_router_does(enrollment, auth, settings_for):
+    """The served app takes eligibility reads past the router (shared.fastlane); the same app
+    without the lane must give the same answers, the access log's entries included."""
+    from services.enrollment.app import create_app
+    from shared.fastlane import FastLane
+    from tests.conftest import running
+
+    admin = auth("admin")
+    mine = (await new_person(enrollment, admin))["person_id"]
+    other = (await new_person(enrollment, admin))["person_id"]
+    covered = await enrollment.post(
+        f"{BASE}/persons/{mine}/coverages",
+        json={"scheme": "resident", "start_date": "2024-01-01"},
+        headers=admin,
+    )
+    assert covered.status_code == 201, covered.text
+    institution = auth("institution", "H37160200001")
+    cases = [
+        (f"/persons/{mine}/eligibility?date=2024-06-01", institution),
+        (f"/persons/{mine}/eligibility?date=2023-12-31", institution),
+        (f"/persons/{mine}/eligibility", auth("app", person_id=mine)),
+        (f"/persons/{other}/eligibility", auth("app", person_id=mine)),
+        (f"/persons/{mine}/eligibility", auth("childcare_operator", "1")),
+        (f"/persons/{mine}/eligibility", {}),
+        (f"/persons/{mine}/eligibility", {"Authorization": "Basic abc"}),
+        (f"/persons/{10**12}/eligibility", admin),
+        (f"/persons/{2**63}/eligibility", admin),
+        ("/persons/x1/eligibility", admin),
+        (f"/persons/{mine}/eligibility?date=2024-02-30", admin),
+        (f"/persons/{mine}/eligibility?date=20240601", admin),
+    ]
+    routed_app = create_app(settings_for("enrollment"))
+    assert any(m.cls is FastLane for m in routed_app.user_middleware)
+    routed_app.user_middleware = [m for m in routed_app.user_middleware if m.cls is not FastLane]
+
+    async def log_of(person_id: int) -> list[tuple[str, str]]:
+        page = await enrollment.get(
+            f"{BASE}/access-log", params={"person_id": person_id, "limit": 100}, headers=admin
+        )
+        return [(e["client_id"], e["action"]) for e in page.json()["items"]]
+
+    async with running(routed_app) as routed:
+        for path, headers in cases:
+            before = await log_of(mine)
+            by_router = await routed.get(f"{BASE}{path}", headers=headers)
+            after_router = await log_of(mine)
+            by_lane = await enrollment.get(f"{BASE}{path}", headers=headers)
+            after_lane = await log_of(mine)
+            assert by_lane.status_code == by_router.status_code, path
+            for header in ("content-type", "www-authenticate"):
+                assert by_lane.headers.get(header) == by_router.headers.get(header), path
+            lane_body, router_body = by_lane.json(), by_router.json()
+            for body in (lane_body, router_body):
+                body.pop("request_id", None)
+            assert lane_body == router_body, path
+            logged_by_router = after_router[: len(after_router) - len(before)]
+            assert after_lane[: len(after_lane) - len(after_router)] == logged_by_router, path
+    assert len(after_lane) > 0  # the institution's reads were logged
