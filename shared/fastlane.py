@@ -31,6 +31,8 @@ def lane_routes(
     They must be the first routes of ``router``: the lane answers before the router, so a lane
     route declared after another route matching the same requests would take them from it.
     """
+    if len(router.routes) < len(endpoints):
+        raise ValueError(f"the router has fewer routes than the lane's {len(endpoints)}")
     routes: list[APIRoute] = []
     for route in router.routes[: len(endpoints)]:
         if not isinstance(route, APIRoute) or route.endpoint not in endpoints:

@@ -103,6 +103,8 @@ async def test_a_problem_from_the_lane_carries_the_request_id() -> None:
 def test_only_request_reading_endpoints_first_in_their_router_may_take_the_lane() -> None:
     with pytest.raises(ValueError, match="come first"):
         lane_routes(router, thing)
+    with pytest.raises(ValueError, match="fewer routes"):
+        lane_routes(APIRouter(), thing_state)
     declared = APIRouter()
 
     @declared.get("/x/{x}")
