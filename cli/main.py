@@ -20,11 +20,11 @@ from cli.stack import (
     DEMO_CLIENTS,
     Stack,
     create_clients,
-    disable_client,
     ensure_demo_clients,
     migrate_all,
     run,
     seed_all,
+    set_client_enabled,
 )
 from shared.auth import ClientKind
 from shared.dbadmin import Bootstrap
@@ -138,21 +138,34 @@ def clients_create(
     )
 
 
+def _set_enabled(client_id: str, enabled: bool) -> None:
+    stack = Stack.open(get_settings())
+    try:
+        boot = run(stack.bootstrap())
+        changed = run(set_client_enabled(boot, client_id, enabled))
+    finally:
+        stack.close()
+    if changed is None:
+        console.print(f"[red]no client {client_id}[/]")
+        raise typer.Exit(1)
+    typer.echo(json.dumps(changed))
+
+
 @clients_app.command("disable")
 def clients_disable(
     client_id: Annotated[str, typer.Argument(help="The client to disable")],
 ) -> None:
     """Disable an API client: no new tokens; gateways refuse its current ones within seconds."""
-    stack = Stack.open(get_settings())
-    try:
-        boot = run(stack.bootstrap())
-        disabled_at = run(disable_client(boot, client_id))
-    finally:
-        stack.close()
-    if disabled_at is None:
-        console.print(f"[red]no client {client_id}[/]")
-        raise typer.Exit(1)
-    typer.echo(json.dumps({"client_id": client_id, "disabled_at": disabled_at}))
+    _set_enabled(client_id, enabled=False)
+
+
+@clients_app.command("enable")
+def clients_enable(
+    client_id: Annotated[str, typer.Argument(help="The client to enable again")],
+) -> None:
+    """Enable a disabled API client: it gets tokens again; gateways accept its unexpired ones
+    within seconds."""
+    _set_enabled(client_id, enabled=True)
 
 
 @app.command()

@@ -157,18 +157,22 @@ async def seed_all(boot: Bootstrap, on_done: Callable[[str, str], None] = lambda
         on_done(spec.name, summary)
 
 
-async def disable_client(boot: Bootstrap, client_id: str) -> str | None:
-    """When the client was disabled (ISO 8601), or None if there is no such client."""
-    from gateway.service import disable_client as disable
+async def set_client_enabled(
+    boot: Bootstrap, client_id: str, enabled: bool
+) -> dict[str, Any] | None:
+    """Disables or enables a client; ``{client_id, disabled_at}`` after, or None if there is
+    no such client."""
+    from gateway.service import disable_client, enable_client
     from shared.errors import NotFound
 
+    change = enable_client if enabled else disable_client
     async with _transaction(boot, GATEWAY) as session:
         try:
-            client = await disable(session, client_id)
+            client = await change(session, client_id)
         except NotFound:
             return None
-        assert client.disabled_at is not None
-        return client.disabled_at.isoformat()
+        disabled_at = client.disabled_at.isoformat() if client.disabled_at else None
+        return {"client_id": client.client_id, "disabled_at": disabled_at}
 
 
 async def create_clients(

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import partial
 from importlib import resources
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Path, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -21,6 +21,7 @@ from gateway import service
 from gateway.openapi import MergedOpenAPI
 from gateway.proxy import Gateway, Upstream
 from gateway.revocation import Revocations
+from gateway.service import CLIENT_ID_PATTERN
 from shared.app import health_router, watch_database
 from shared.auth import Admin, ClientKind, TokenSigner, TokenVerifier
 from shared.db import Database, DbSession, ReadSession
@@ -29,7 +30,10 @@ from shared.http import CircuitBreaker, ServiceClient
 from shared.logging import configure_logging
 from shared.metrics import Metrics, metrics_router
 from shared.middleware import RequestContextMiddleware
-from shared.pagination import Page, Pagination
+from shared.openapi import install as install_openapi
+from shared.openapi import route_name
+from shared.pagination import Page, PageByCode
+from shared.schemas import Id, StrictModel, Text
 from shared.settings import Settings, get_settings
 from shared.tasks import repeating
 from shared.topology import GATEWAY, SERVICES
@@ -41,37 +45,88 @@ _SWAGGER_ASSETS = str(resources.files("fastapi_offline") / "static")
 
 
 class TokenResponse(BaseModel):
+    """An access token (OAuth2 client credentials)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4In0.c2ln",
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                    "scope": "pharmacy:P37160200007",
+                }
+            ]
+        }
+    )
+
     access_token: str
-    token_type: str = "Bearer"
-    expires_in: int
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="Seconds the token stays valid")
     scope: str = Field(description="The client's kind, and what it is bound to")
 
 
-class ClientCreate(BaseModel):
+class ClientCreate(StrictModel):
+    """A new API client: its kind and what it is bound to."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"kind": "pharmacy", "bind": "P37160200007", "name": "Renmin pharmacy"}]
+        }
+    )
+
     kind: ClientKind
-    bind: str | None = Field(None, description="H/P code, station, institution or region code")
-    name: str | None = None
+    bind: Text | None = Field(
+        None, min_length=1, max_length=64, description="H/P code, station, institution or region"
+    )
+    name: Text | None = Field(None, min_length=1, max_length=200)
+
+
+_CLIENT_EXAMPLE = {
+    "client_id": "pharmacy-1a2b3c4d5e6f",
+    "kind": "pharmacy",
+    "bound": "P37160200007",
+    "name": "Renmin pharmacy",
+}
 
 
 class ClientOut(BaseModel):
     """A registered client, as admins see it (never its secret)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {**_CLIENT_EXAMPLE, "created_at": "2026-11-23T12:00:00Z", "disabled_at": None}
+            ]
+        },
+    )
 
     client_id: str
     kind: ClientKind
     bound: str | None
     name: str
     created_at: datetime
-    disabled_at: datetime | None
+    disabled_at: datetime | None = Field(description="When it was disabled; null: enabled")
 
 
 class ClientCreated(BaseModel):
+    """A new client's credentials: the secret is shown this once."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{**_CLIENT_EXAMPLE, "client_secret": "tq3Zk2Vv0m1Yp8Jd4Rr6Wc9Xs5Lb7Ne2"}]
+        }
+    )
+
     client_id: str
     client_secret: str = Field(description="Shown once; only its hash is kept")
     kind: ClientKind
     bound: str | None
     name: str
+
+
+ClientId = Annotated[str, Path(pattern=CLIENT_ID_PATTERN, description="The client's id")]
 
 
 def _signer(request: Request) -> TokenSigner:
@@ -88,7 +143,8 @@ auth_router = APIRouter(prefix="/auth", tags=["auth"])
     "/token",
     summary="Issue a token (OAuth2 client credentials)",
     response_model=TokenResponse,
-    responses=problems(401, 422, 429),
+    responses=problems(401),
+    operation_id="tokens_issue",
 )
 async def issue_token(
     session: DbSession,
@@ -96,9 +152,9 @@ async def issue_token(
     grant_type: Annotated[
         str, Form(pattern="^client_credentials$", examples=["client_credentials"])
     ],
-    client_id: Annotated[str, Form(max_length=64)],
-    client_secret: Annotated[str, Form(max_length=256)],
-    person_id: Annotated[int | None, Form(description="app clients: the person to act for")] = None,
+    client_id: Annotated[str, Form(pattern=CLIENT_ID_PATTERN)],
+    client_secret: Annotated[Text, Form(min_length=1, max_length=256)],
+    person_id: Annotated[Id | None, Form(description="App clients: the person to act for")] = None,
 ) -> TokenResponse:
     principal = await service.authenticate(session, client_id, client_secret, person_id)
     return TokenResponse(
@@ -113,7 +169,8 @@ async def issue_token(
     summary="Register an API client (admin)",
     status_code=201,
     response_model=ClientCreated,
-    responses=problems(401, 403, 422),
+    responses=problems(403),
+    operation_id="clients_create",
 )
 async def register_client(body: ClientCreate, session: DbSession, _: Admin) -> ClientCreated:
     new = await service.create_client(session, body.kind, body.bind, body.name)
@@ -130,10 +187,11 @@ async def register_client(body: ClientCreate, session: DbSession, _: Admin) -> C
     "/clients",
     summary="The registered API clients (admin)",
     response_model=Page[ClientOut],
-    responses=problems(401, 403, 422),
+    responses=problems(403),
+    operation_id="clients_list",
 )
-async def list_clients(session: ReadSession, page: Pagination, _: Admin) -> Page[ClientOut]:
-    rows = await service.list_clients(session, page.after_str, page.limit + 1)
+async def list_clients(session: ReadSession, page: PageByCode, _: Admin) -> Page[ClientOut]:
+    rows = await service.list_clients(session, page.after, page.limit + 1)
     items, cursor = page.page(rows, lambda c: c.client_id)
     return Page(items=[ClientOut.model_validate(c) for c in items], next_cursor=cursor)
 
@@ -146,17 +204,36 @@ async def list_clients(session: ReadSession, page: Pagination, _: Admin) -> Page
         "once; the others within `YIBAO_REVOCATION_REFRESH_SECONDS` (5 s)."
     ),
     response_model=ClientOut,
-    responses=problems(401, 403, 404),
+    responses=problems(403, 404),
+    operation_id="clients_disable",
 )
 async def disable_client(
-    client_id: Annotated[str, Path(max_length=64)],
-    request: Request,
-    session: DbSession,
-    _: Admin,
+    client_id: ClientId, request: Request, session: DbSession, _: Admin
 ) -> ClientOut:
     client = await service.disable_client(session, client_id)
     revocations: Revocations = request.app.state.revocations
     revocations.add(client.client_id)
+    return ClientOut.model_validate(client)
+
+
+@auth_router.post(
+    "/clients/{client_id}/enable",
+    summary="Enable a disabled API client again (admin)",
+    description=(
+        "Idempotent. The client gets tokens again, and its tokens not yet expired are accepted: "
+        "at once by the gateway process that handles this, by the others within "
+        "`YIBAO_REVOCATION_REFRESH_SECONDS` (5 s)."
+    ),
+    response_model=ClientOut,
+    responses=problems(403, 404),
+    operation_id="clients_enable",
+)
+async def enable_client(
+    client_id: ClientId, request: Request, session: DbSession, _: Admin
+) -> ClientOut:
+    client = await service.enable_client(session, client_id)
+    revocations: Revocations = request.app.state.revocations
+    revocations.remove(client.client_id)
     return ClientOut.model_validate(client)
 
 
@@ -242,6 +319,13 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        servers=[{"url": "/", "description": "The gateway that served this document"}],
+        openapi_tags=[
+            {"name": "auth", "description": "Tokens and API clients"},
+            {"name": "health", "description": "Liveness and readiness of the gateway"},
+        ],
+        separate_input_output_schemas=False,
+        generate_unique_id_function=route_name,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -250,6 +334,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     verifier = TokenVerifier(settings)
     app.state.token_verifier = verifier
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(auth_router)
     app.include_router(health_router())
     app.include_router(metrics_router(hide_when_forwarded=True))

@@ -9,7 +9,10 @@ import logging
 import time
 from typing import Any
 
+from gateway.proxy import _UNLIMITED_PATHS as UNLIMITED_PATHS
+from shared.errors import problem_declaration
 from shared.http import ServiceClient
+from shared.openapi import operations
 
 log = logging.getLogger("yibao.gateway.openapi")
 
@@ -33,22 +36,37 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
 
 
 def merge(base: dict[str, Any], documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Merges service documents into ``base``. A schema name two services define differently
-    is prefixed with the service's name in that service's part, so no definition is lost."""
+    """Merges service documents into ``base``, the gateway's own.
+
+    A service's paths under its prefix are taken (its ``/healthz`` is not reachable through the
+    gateway, whose own answers there). A schema name two services define differently is
+    prefixed, title included, with the service's name in that service's part, so no definition
+    is lost and generated clients get one class per name; so is an operation id twice used.
+    Then every operation gets what the gateway itself may answer (:func:`add_gateway_answers`).
+    """
     merged = copy.deepcopy(base)
     paths = merged.setdefault("paths", {})
     schemas = merged.setdefault("components", {}).setdefault("schemas", {})
     tags = {t["name"]: t for t in merged.get("tags", [])}
+    own_operations = {id(op) for _, _, op in operations(merged)}
+    operation_ids = {op.get("operationId") for _, _, op in operations(merged)}
     for name, doc in documents.items():
         their_schemas = doc.get("components", {}).get("schemas", {})
         renames = _renames(name, their_schemas, schemas)
         for schema_name, schema in their_schemas.items():
-            schemas[renames.get(schema_name, schema_name)] = _rewrite_refs(schema, renames)
+            renamed = _rewrite_refs(schema, renames)
+            if schema_name in renames:
+                renamed["title"] = renames[schema_name]
+            schemas[renames.get(schema_name, schema_name)] = renamed
         for path, item in doc.get("paths", {}).items():
+            if not path.startswith(f"/{name}/"):
+                continue
             item = _rewrite_refs(item, renames)
             for operation in item.values():
                 if isinstance(operation, dict) and "operationId" in operation:
-                    operation["operationId"] = f"{name}_{operation['operationId']}"
+                    if operation["operationId"] in operation_ids:
+                        operation["operationId"] = f"{name}_{operation['operationId']}"
+                    operation_ids.add(operation["operationId"])
                     operation.setdefault("tags", [name])
             paths[path] = item
         for tag in doc.get("tags", []):
@@ -57,7 +75,45 @@ def merge(base: dict[str, Any], documents: dict[str, dict[str, Any]]) -> dict[st
             merged["components"].setdefault("securitySchemes", {})[scheme_name] = scheme
     if tags:
         merged["tags"] = list(tags.values())
+    add_gateway_answers(merged, own_operations)
     return merged
+
+
+_RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": "Requests the client may make in the current window",
+    "RateLimit-Remaining": "Requests left in the current window",
+    "RateLimit-Reset": "Seconds until the window resets",
+}
+
+
+def _integer_header(description: str, required: bool = False) -> dict[str, Any]:
+    return {
+        "description": description,
+        "required": required,
+        "schema": {"type": "integer", "minimum": 0},
+    }
+
+
+def add_gateway_answers(document: dict[str, Any], own: set[int]) -> None:
+    """What the gateway answers on an operation, before or instead of its service: a rate
+    limit (429, with Retry-After) and oversized headers (431) on every rate-limited operation,
+    with the RateLimit-* headers on its successes; on a forwarded one also an oversized body
+    (413) and a service down or slow (503, 504); on its own, a database down (503)."""
+    for path, _, operation in operations(document):
+        if path in UNLIMITED_PATHS:
+            continue
+        responses = operation.setdefault("responses", {})
+        statuses = [429, 431, 503] if id(operation) in own else [413, 429, 431, 503, 504]
+        for status in statuses:
+            responses.setdefault(str(status), problem_declaration(status))
+        responses["429"]["headers"] = {
+            "Retry-After": _integer_header("Seconds to wait before retrying", required=True)
+        }
+        for status, response in responses.items():
+            if status.startswith("2"):
+                headers = response.setdefault("headers", {})
+                for name, description in _RATE_LIMIT_HEADERS.items():
+                    headers.setdefault(name, _integer_header(description))
 
 
 def _renames(service: str, theirs: dict[str, Any], ours: dict[str, Any]) -> dict[str, str]:

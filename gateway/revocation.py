@@ -32,6 +32,11 @@ class Revocations:
         self._added[client_id] = time.monotonic()
         self.client_ids = self.client_ids | {client_id}
 
+    def remove(self, client_id: str) -> None:
+        """Enabled again here: its tokens are accepted at once (elsewhere, at the next refresh)."""
+        self._added.pop(client_id, None)
+        self.client_ids = self.client_ids - {client_id}
+
     async def refresh(self, database: Database) -> None:
         async with database.read_sessions() as session:
             rows = frozenset(

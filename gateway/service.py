@@ -18,6 +18,9 @@ from shared.errors import NotFound, ProblemError, Unprocessable
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
+CLIENT_ID_PATTERN = r"^[a-z][a-z-]{1,30}-[0-9a-f]{12}$"
+"""The ids :func:`create_client` makes: the kind, a dash, 12 hex digits."""
+
 
 def hash_secret(secret: str) -> str:
     salt = secrets.token_bytes(16)
@@ -112,13 +115,25 @@ async def list_clients(session: AsyncSession, after: str | None, limit: int) -> 
     return list(await session.scalars(query))
 
 
-async def disable_client(session: AsyncSession, client_id: str) -> ApiClient:
-    """Idempotent: a client disabled twice keeps the time it was first disabled."""
+async def _client_for_update(session: AsyncSession, client_id: str) -> ApiClient:
     client = await session.scalar(
         select(ApiClient).where(ApiClient.client_id == client_id).with_for_update()
     )
     if client is None:
         raise NotFound(f"client {client_id} not found")
+    return client
+
+
+async def disable_client(session: AsyncSession, client_id: str) -> ApiClient:
+    """Idempotent: a client disabled twice keeps the time it was first disabled."""
+    client = await _client_for_update(session, client_id)
     if client.disabled_at is None:
         client.disabled_at = await session.scalar(select(func.now()))
+    return client
+
+
+async def enable_client(session: AsyncSession, client_id: str) -> ApiClient:
+    """Idempotent: the client may get tokens again, and its unexpired ones are accepted."""
+    client = await _client_for_update(session, client_id)
+    client.disabled_at = None
     return client

@@ -6,21 +6,23 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth import TokenVerifier
 from shared.db import Database
-from shared.errors import Problem, install_error_handlers, problem_response, problems
+from shared.errors import install_error_handlers, problem_response, problems
 from shared.fastlane import FastLane
 from shared.http import CircuitBreaker, ServiceClient
 from shared.logging import configure_logging
 from shared.metrics import Metrics, metrics_router, sqlalchemy_pool_use
 from shared.middleware import RequestContextMiddleware
+from shared.openapi import install as install_openapi
+from shared.openapi import route_name
 from shared.settings import Settings, get_settings
 from shared.topology import ServiceSpec, service
 
@@ -28,8 +30,16 @@ log = logging.getLogger("yibao.app")
 
 
 class Health(BaseModel):
-    status: str
-    checks: dict[str, str] = {}
+    """Whether the process is up, and what it checked."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "ok", "checks": {"database": "ok", "enrollment": "ok"}}]
+        }
+    )
+
+    status: Literal["ok", "degraded"]
+    checks: dict[str, str] = Field(default_factory=dict, description="Each dependency's state")
 
 
 def service_clients(
@@ -65,7 +75,12 @@ def watch_database(metrics: Metrics, database: Database) -> None:
 def health_router(prefix: str = "") -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["health"])
 
-    @router.get("/healthz", summary="The process is alive", response_model=Health)
+    @router.get(
+        "/healthz",
+        summary="The process is alive",
+        response_model=Health,
+        operation_id="health_live",
+    )
     async def healthz() -> Health:
         return Health(status="ok")
 
@@ -82,6 +97,7 @@ def health_router(prefix: str = "") -> APIRouter:
         ),
         response_model=Health,
         responses=problems(503),
+        operation_id="health_ready",
     )
     async def readyz(request: Request) -> Any:
         database: Database = request.app.state.database
@@ -123,12 +139,14 @@ def create_service_app(
     settings: Settings | None = None,
     calls: Sequence[str] = (),
     description: str = "",
+    tags: Sequence[Mapping[str, str]] = (),
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     fast_lane: Sequence[APIRoute] = (),
 ) -> FastAPI:
-    """A service's FastAPI app. ``calls`` names the services it talks to over HTTP;
-    ``fast_lane`` the routes served past the router (see :mod:`shared.fastlane`)."""
+    """A service's FastAPI app. ``calls`` names the services it talks to over HTTP; ``tags``
+    describe its operations' tags; ``fast_lane`` the routes served past the router (see
+    :mod:`shared.fastlane`)."""
     settings = settings or get_settings()
     spec: ServiceSpec = service(name)
     configure_logging(name, settings.log_level)
@@ -162,7 +180,9 @@ def create_service_app(
         version="1.0.0",
         description=description,
         lifespan=lifespan,
-        responses={422: {"model": Problem, "description": "Invalid input"}},
+        openapi_tags=[dict(tag) for tag in tags],
+        separate_input_output_schemas=False,
+        generate_unique_id_function=route_name,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -174,6 +194,7 @@ def create_service_app(
     app.include_router(metrics_router())
     # The same health reads under the service's prefix, so they are reachable through the gateway.
     app.include_router(health_router(spec.prefix), include_in_schema=False)
+    install_openapi(app)
     if fast_lane:
         app.add_middleware(FastLane, routes=fast_lane)  # inside the request context, added later
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log, metrics=metrics)

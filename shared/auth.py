@@ -13,7 +13,6 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,12 +23,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import Forbidden, Unauthorized
+from shared.schemas import Choice
 from shared.settings import Settings
 
 ALGORITHM = "EdDSA"
 
 
-class ClientKind(StrEnum):
+class ClientKind(Choice):
     admin = "admin"
     app = "app"
     institution = "institution"

@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.context import request_id_var
+from shared.schemas import TEXT_PATTERN
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://yibao.example/problems/"
@@ -27,31 +28,42 @@ log = logging.getLogger("yibao.errors")
 
 
 class FieldError(BaseModel):
-    field: str = Field(description="Dotted path of the offending field, e.g. body.items.0.price")
+    """One invalid field of a request."""
+
+    field: str = Field(description="Where: body.items.0.unit_price, query.cursor, path.person_id")
     message: str
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document, the body of every error. Extension members may follow."""
 
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "type": f"{TYPE_BASE}not-found",
-                "title": "Not found",
-                "status": 404,
-                "detail": "person 42 does not exist",
-            }
+            "examples": [
+                {
+                    "type": f"{TYPE_BASE}validation",
+                    "title": "Validation failed",
+                    "status": 422,
+                    "detail": "invalid input: body.person_id",
+                    "request_id": "3f2a9c0e1b7d4e5f",
+                    "errors": [
+                        {
+                            "field": "body.person_id",
+                            "message": "Input should be a valid integer",
+                        }
+                    ],
+                }
+            ]
         }
     )
 
-    type: str
+    type: str = Field(description="A URI naming the kind of problem")
     title: str
-    status: int
+    status: int = Field(ge=100, le=599, description="The HTTP status, repeated")
     detail: str | None = None
     instance: str | None = None
-    request_id: str | None = None
-    errors: list[FieldError] | None = None
+    request_id: str | None = Field(None, description="The X-Request-ID of the request")
+    errors: list[FieldError] | None = Field(None, description="Validation: each invalid field")
 
 
 def problem_response(
@@ -181,14 +193,24 @@ def field_path(loc: Sequence[int | str]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+_MESSAGES = {
+    # pydantic's wording for the two things PostgreSQL cannot store in text.
+    "string_unicode": "must be Unicode text (a lone surrogate is not)",
+}
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == TEXT_PATTERN:
+        return "text may not contain a NUL character"
+    # pydantic prefixes messages of custom validators; the field already says where.
+    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
+
+
 def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    out = []
-    for error in exc.errors():
-        message = str(error.get("msg", "invalid"))
-        # pydantic prefixes messages of custom validators; the field already says where.
-        message = message.removeprefix("Value error, ")
-        out.append({"field": field_path(error.get("loc", ())), "message": message})
-    return out
+    return [{"field": field_path(e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
 
 
 async def _problem_error(_: Request, exc: Exception) -> JSONResponse:
@@ -274,30 +296,34 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-def _problem_content() -> dict[str, Any]:
+def problem_content() -> dict[str, Any]:
+    """The ``content`` of an error response in the OpenAPI document."""
     return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
-_DESCRIPTIONS = {
-    400: "Malformed request",
+DESCRIPTIONS = {
+    400: "Malformed request: the body is not UTF-8 JSON",
     401: "Missing or invalid token",
     403: "The token's client may not do this",
     404: "No such object, or not visible to this client",
     409: "Conflicts with the current state",
+    413: "The request body is too large",
     422: "Invalid input; `errors` names each field",
-    429: "Rate limit exceeded; see Retry-After",
-    503: "A service this call depends on is unavailable",
-    504: "A service this call depends on timed out",
+    429: "Rate limit exceeded; retry after the seconds in Retry-After",
+    431: "The request's headers are too large",
+    503: "This service, or one it calls, is unavailable; nothing was recorded: retry later",
+    504: "This service, or one it calls, did not answer in time; retry (with the same "
+    "Idempotency-Key where one is required)",
 }
 
 
+def problem_declaration(status: int) -> dict[str, Any]:
+    """One error response of an operation, as the OpenAPI document declares it."""
+    return {"description": DESCRIPTIONS.get(status, "Error"), "content": problem_content()}
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` entries declaring each error a route may answer, for the OpenAPI document."""
-    return {
-        status: {
-            "model": Problem,
-            "description": _DESCRIPTIONS.get(status, "Error"),
-            "content": _problem_content(),
-        }
-        for status in statuses
-    }
+    """``responses=`` entries declaring each error a route may answer, beyond those every route
+    of its shape answers (:mod:`shared.openapi` adds those: 400/413/422 for a body, 422 for
+    parameters, 401 for a token)."""
+    return {status: problem_declaration(status) for status in statuses}

@@ -5,9 +5,13 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, PlainSerializer
+
+from shared.schemas import decimal_text
 
 CENT = Decimal("0.01")
+
+MONEY_PATTERN = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
 
 
 def round_money(value: Decimal) -> Decimal:
@@ -25,8 +29,8 @@ def _two_places(value: Decimal) -> Decimal:
 
 Money = Annotated[
     Decimal,
+    *decimal_text(MONEY_PATTERN, 'a yuan amount is a string like "1234.50"', "1234.50"),
     AfterValidator(_two_places),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$", "examples": ["1234.50"]}),
 ]
-"""A yuan amount. Accepts "12.3" or 12.3 with at most two places; answers "12.30"."""
+"""A yuan amount: in JSON a string with at most two places ("12.3"), answered as "12.30"."""

@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 _ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 _DIGITS = re.compile(r"[0-9]+")
@@ -110,6 +110,28 @@ def _str_only(value: object) -> object:
     return value
 
 
-IdNumber = Annotated[str, BeforeValidator(_str_only), AfterValidator(validate_id_number)]
-USCC = Annotated[str, BeforeValidator(_str_only), AfterValidator(validate_uscc)]
-RegionCode = Annotated[str, BeforeValidator(_str_only), AfterValidator(validate_region_code)]
+VOUCHER_CODE_PATTERN = r"^[A-Za-z0-9]{1,200}$"
+"""An electronic voucher code (医保码) as scanned: letters and digits."""
+
+ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9Xx]$"
+USCC_PATTERN = r"^[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{18}$"
+REGION_CODE_PATTERN = r"^[0-9]{6}([0-9]{3}){0,2}$"
+
+IdNumber = Annotated[
+    str,
+    BeforeValidator(_str_only),
+    Field(pattern=ID_NUMBER_PATTERN, examples=["371602198001010013"]),
+    AfterValidator(validate_id_number),
+]
+USCC = Annotated[
+    str,
+    BeforeValidator(_str_only),
+    Field(pattern=USCC_PATTERN, examples=["91350100M000100Y43"]),
+    AfterValidator(validate_uscc),
+]
+RegionCode = Annotated[
+    str,
+    BeforeValidator(_str_only),
+    Field(pattern=REGION_CODE_PATTERN, examples=["371602001"]),
+    AfterValidator(validate_region_code),
+]

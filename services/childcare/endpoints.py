@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from services.childcare import service, supervision
 from services.childcare.auth import ChildcareActor, Operator, Reviewer, sees_region
@@ -20,6 +20,9 @@ from services.childcare.schemas import (
     BanFlagOut,
     BanOut,
     ChangeIn,
+    ChildcareInstitutionCreate,
+    ChildcareInstitutionOut,
+    ChildcareInstitutionPatch,
     CreditOut,
     DemonstrationIn,
     DrawCheck,
@@ -31,10 +34,7 @@ from services.childcare.schemas import (
     InspectionOut,
     InspectorCreate,
     InspectorOut,
-    InstitutionCreate,
     InstitutionListItem,
-    InstitutionOut,
-    InstitutionPatch,
     OccupancyIn,
     PublicDraw,
     PublicInstitution,
@@ -47,8 +47,16 @@ from services.childcare.schemas import (
 )
 from shared.auth import Admin
 from shared.db import DbSession, ReadSession
-from shared.errors import Forbidden, Unprocessable, problems
-from shared.pagination import Page, Pagination, encode_cursor
+from shared.errors import Forbidden, problems
+from shared.pagination import (
+    NotOurCursor,
+    Page,
+    PageById,
+    PageParams,
+    encode_cursor,
+    id_key,
+    paging,
+)
 
 router = APIRouter(prefix="/childcare/v1")
 TAG_INSTITUTIONS: list[str | Enum] = ["institutions"]
@@ -57,6 +65,22 @@ TAG_STAFF: list[str | Enum] = ["staff and bans"]
 TAG_SUPERVISION: list[str | Enum] = ["supervision"]
 TAG_PUBLIC: list[str | Enum] = ["public disclosure"]
 
+
+def _distance_and_id(value: object) -> tuple[float, int]:
+    """The public search's key: the distance in metres, then the id."""
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], int | float)
+        and not isinstance(value[0], bool)
+        and math.isfinite(value[0])
+    ):
+        return float(value[0]), id_key(value[1])
+    raise NotOurCursor(value)
+
+
+PageByDistance = Annotated[PageParams[tuple[float, int]], Depends(paging(_distance_and_id))]
+
 # --- institutions ----------------------------------------------------------------------------
 
 
@@ -64,13 +88,13 @@ TAG_PUBLIC: list[str | Enum] = ["public disclosure"]
     "/institutions",
     summary="Register a childcare institution (its filing starts as a draft)",
     status_code=201,
-    response_model=InstitutionOut,
+    response_model=ChildcareInstitutionOut,
     responses=problems(401, 403, 409, 422),
     tags=TAG_INSTITUTIONS,
 )
 async def create_institution(
-    body: InstitutionCreate, session: DbSession, principal: Admin
-) -> InstitutionOut:
+    body: ChildcareInstitutionCreate, session: DbSession, principal: Admin
+) -> ChildcareInstitutionOut:
     institution = await service.create_institution(session, body)
     _, filing = await service.visible_institution(session, principal, institution.id)
     return await service.institution_out(session, institution, filing, principal)
@@ -86,7 +110,7 @@ async def create_institution(
 async def list_institutions(
     session: DbSession,
     principal: ChildcareActor,
-    page: Pagination,
+    page: PageById,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6,12}$")] = None,
     state: Annotated[State | None, Query(description="Filing state")] = None,
 ) -> Page[InstitutionListItem]:
@@ -115,13 +139,13 @@ async def list_institutions(
 @router.get(
     "/institutions/{institution_id}",
     summary="Read an institution and its filing",
-    response_model=InstitutionOut,
+    response_model=ChildcareInstitutionOut,
     responses=problems(401, 403, 404),
     tags=TAG_INSTITUTIONS,
 )
 async def get_institution(
     institution_id: int, session: DbSession, principal: ChildcareActor
-) -> InstitutionOut:
+) -> ChildcareInstitutionOut:
     institution, filing = await service.visible_institution(session, principal, institution_id)
     return await service.institution_out(session, institution, filing, principal)
 
@@ -129,13 +153,13 @@ async def get_institution(
 @router.patch(
     "/institutions/{institution_id}",
     summary="Edit the particulars while the filing is a draft or returned",
-    response_model=InstitutionOut,
+    response_model=ChildcareInstitutionOut,
     responses=problems(401, 403, 404, 409, 422),
     tags=TAG_INSTITUTIONS,
 )
 async def edit_institution(
-    institution_id: int, body: InstitutionPatch, session: DbSession, principal: Operator
-) -> InstitutionOut:
+    institution_id: int, body: ChildcareInstitutionPatch, session: DbSession, principal: Operator
+) -> ChildcareInstitutionOut:
     institution, filing = await service.edit_institution(session, principal, institution_id, body)
     return await service.institution_out(session, institution, filing, principal)
 
@@ -143,13 +167,13 @@ async def edit_institution(
 @router.put(
     "/institutions/{institution_id}/occupancy",
     summary="Report the children enrolled per age group (drives the public vacancy)",
-    response_model=InstitutionOut,
+    response_model=ChildcareInstitutionOut,
     responses=problems(401, 403, 404, 409, 422),
     tags=TAG_INSTITUTIONS,
 )
 async def set_occupancy(
     institution_id: int, body: OccupancyIn, session: DbSession, principal: Operator
-) -> InstitutionOut:
+) -> ChildcareInstitutionOut:
     await service.set_occupancy(session, principal, institution_id, body.enrolled)
     institution, filing = await service.visible_institution(session, principal, institution_id)
     return await service.institution_out(session, institution, filing, principal)
@@ -158,13 +182,13 @@ async def set_occupancy(
 @router.put(
     "/institutions/{institution_id}/demonstration",
     summary="Mark or unmark a demonstration institution (示范性托育机构)",
-    response_model=InstitutionOut,
+    response_model=ChildcareInstitutionOut,
     responses=problems(401, 403, 404, 422),
     tags=TAG_INSTITUTIONS,
 )
 async def set_demonstration(
     institution_id: int, body: DemonstrationIn, session: DbSession, principal: Admin
-) -> InstitutionOut:
+) -> ChildcareInstitutionOut:
     institution, filing = await service.visible_institution(session, principal, institution_id)
     institution.demonstration = body.demonstration
     await session.flush()
@@ -288,7 +312,7 @@ async def list_staff(
     institution_id: int,
     session: DbSession,
     principal: ChildcareActor,
-    page: Pagination,
+    page: PageById,
     health_check_overdue: bool = False,
     as_of: Annotated[date | None, Query(description="Overdue as of this day (today)")] = None,
     current: Annotated[bool, Query(description="Only staff who have not left")] = True,
@@ -359,7 +383,7 @@ async def create_ban(body: BanCreate, session: DbSession, principal: Admin) -> B
     responses=problems(401, 403, 422),
     tags=TAG_STAFF,
 )
-async def list_bans(session: DbSession, _: Reviewer, page: Pagination) -> Page[BanOut]:
+async def list_bans(session: DbSession, _: Reviewer, page: PageById) -> Page[BanOut]:
     rows = await service.list_bans(session, page.after, page.limit + 1)
     rows, cursor = page.page(rows, key=lambda b: b.id)
     return Page(items=rows, next_cursor=cursor)
@@ -375,7 +399,7 @@ async def list_bans(session: DbSession, _: Reviewer, page: Pagination) -> Page[B
 async def list_ban_flags(
     session: DbSession,
     principal: Reviewer,
-    page: Pagination,
+    page: PageById,
     open: Annotated[bool, Query(description="Only flags not yet resolved")] = False,
 ) -> Page[BanFlagOut]:
     rows = await service.list_ban_flags(session, principal, page.after, page.limit + 1, open)
@@ -531,7 +555,7 @@ async def stats_counties(session: DbSession, _: Reviewer) -> StatsOut:
 )
 async def public_institutions(
     session: ReadSession,
-    page: Pagination,
+    page: PageByDistance,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
     age_group: AgeGroup | None = None,
@@ -548,16 +572,6 @@ async def public_institutions(
     ] = None,
     radius_m: Annotated[int | None, Query(ge=1, le=200_000)] = None,
 ) -> Page[PublicInstitution]:
-    after = page.after
-    if after is not None and not (
-        isinstance(after, list)
-        and len(after) == 2
-        and isinstance(after[0], int | float)
-        and math.isfinite(after[0])
-        and isinstance(after[1], int)
-        and 0 < after[1] < 2**63  # a bigint: anything else is a tampered cursor, not a 500
-    ):
-        raise Unprocessable("the cursor is not one this API gave out", field="query.cursor")
     items, keys = await supervision.public_search(
         session,
         lat=lat,
@@ -567,7 +581,7 @@ async def public_institutions(
         vacancy=vacancy,
         max_fee=max_fee,
         radius_m=radius_m,
-        after=after,
+        after=page.after,
         limit=page.limit + 1,
     )
     cursor = None
@@ -586,7 +600,7 @@ async def public_institutions(
 )
 async def public_draws(
     session: DbSession,
-    page: Pagination,
+    page: PageById,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6,12}$")] = None,
 ) -> Page[PublicDraw]:
     rows = await supervision.public_draws(session, page.after, page.limit + 1, region_code)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,12 +19,14 @@ from services.childcare.domain.institution import (
 )
 from services.childcare.domain.staff import InspectionLevel, StaffRole
 from shared.money import Money
+from shared.schemas import Day, Id, StrictModel, Text
 from shared.validators import USCC, IdNumber, RegionCode
 
 PHONE = r"^\+?[0-9\-]{5,20}$"
+Places = Annotated[int, Field(ge=0, le=10_000)]
 
 
-class FacilityFacts(BaseModel):
+class FacilityFacts(StrictModel):
     """What the filing form asks about the premises (场地设施)."""
 
     indoor_area_m2: int = Field(0, ge=0, le=100_000)
@@ -36,8 +38,8 @@ class FacilityFacts(BaseModel):
     fire_safety_approved: bool = False
 
 
-class FeeIn(BaseModel):
-    amount: Money = Field(ge=0)
+class FeeIn(StrictModel):
+    amount: Money = Field(ge=0, le=1_000_000)
     period: FeePeriod = FeePeriod.month
 
 
@@ -62,20 +64,20 @@ _INSTITUTION_EXAMPLE: dict[str, Any] = {
 }
 
 
-class InstitutionCreate(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": _INSTITUTION_EXAMPLE})
+class ChildcareInstitutionCreate(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_INSTITUTION_EXAMPLE]})
 
     uscc: USCC
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     nature: Nature
     registration_authority: RegistrationAuthority
     form: Form
     region_code: RegionCode
-    address: str = Field(min_length=1, max_length=300)
+    address: Text = Field(min_length=1, max_length=300)
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     phone: str | None = Field(None, pattern=PHONE)
-    capacity: dict[AgeGroup, int] = Field(
+    capacity: dict[AgeGroup, Places] = Field(
         description="Places per age group: infant 0-1, toddler 1-2, preschool 2-3"
     )
     service_modes: list[ServiceMode] = Field(min_length=1, max_length=4)
@@ -84,23 +86,25 @@ class InstitutionCreate(BaseModel):
     demonstration: bool = Field(False, description="示范性: set by the commission (admin)")
 
 
-class InstitutionPatch(BaseModel):
+class ChildcareInstitutionPatch(StrictModel):
     """Particulars to change; absent fields stay as they are. The credit code never changes."""
 
     model_config = ConfigDict(
-        json_schema_extra={"example": {"address": "滨城区黄河五路 102 号", "phone": "0543-3000001"}}
+        json_schema_extra={
+            "examples": [{"address": "滨城区黄河五路 102 号", "phone": "0543-3000001"}]
+        }
     )
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Text | None = Field(None, min_length=1, max_length=200)
     nature: Nature | None = None
     registration_authority: RegistrationAuthority | None = None
     form: Form | None = None
     region_code: RegionCode | None = None
-    address: str | None = Field(None, min_length=1, max_length=300)
+    address: Text | None = Field(None, min_length=1, max_length=300)
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     phone: str | None = Field(None, pattern=PHONE)
-    capacity: dict[AgeGroup, int] | None = None
+    capacity: dict[AgeGroup, Places] | None = None
     service_modes: list[ServiceMode] | None = Field(None, min_length=1, max_length=4)
     fees: dict[ServiceMode, FeeIn] | None = None
     facilities: FacilityFacts | None = None
@@ -122,14 +126,16 @@ class FeeOut(BaseModel):
 class FilingOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "institution_id": 1,
-                "state": "approved",
-                "filing_number": "托备-371602-2026-0001",
-                "filed_on": "2026-11-23",
-                "version": 2,
-                "allowed_actions": ["change", "suspend", "deregister"],
-            }
+            "examples": [
+                {
+                    "institution_id": 1,
+                    "state": "approved",
+                    "filing_number": "托备-371602-2026-0001",
+                    "filed_on": "2026-11-23",
+                    "version": 2,
+                    "allowed_actions": ["change", "suspend", "deregister"],
+                }
+            ]
         }
     )
 
@@ -141,7 +147,7 @@ class FilingOut(BaseModel):
     allowed_actions: list[Action] = Field(description="What the caller may do next from this state")
 
 
-class InstitutionOut(BaseModel):
+class ChildcareInstitutionOut(BaseModel):
     id: int
     uscc: str
     name: str
@@ -172,22 +178,22 @@ class InstitutionListItem(BaseModel):
     demonstration: bool
 
 
-class OccupancyIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"enrolled": {"toddler": 12}}})
+class OccupancyIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"enrolled": {"toddler": 12}}]})
 
-    enrolled: dict[AgeGroup, int] = Field(description="Children enrolled now, per age group")
+    enrolled: dict[AgeGroup, Places] = Field(description="Children enrolled now, per age group")
 
 
-class DemonstrationIn(BaseModel):
+class DemonstrationIn(StrictModel):
     demonstration: bool
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(StrictModel):
     model_config = ConfigDict(
-        json_schema_extra={"example": {"reason": "消防验收意见书缺失,请补充后重新提交"}}
+        json_schema_extra={"examples": [{"reason": "消防验收意见书缺失,请补充后重新提交"}]}
     )
 
-    reason: str | None = Field(
+    reason: Text | None = Field(
         None,
         max_length=2000,
         description="Why: required to return, reject, suspend, change and deregister",
@@ -199,11 +205,11 @@ class ChangeIn(TransitionIn):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {"reason": "搬迁至新址", "changes": {"address": "滨城区渤海七路 8 号"}}
+            "examples": [{"reason": "搬迁至新址", "changes": {"address": "滨城区渤海七路 8 号"}}]
         }
     )
 
-    changes: InstitutionPatch
+    changes: ChildcareInstitutionPatch
 
 
 class FilingEventOut(BaseModel):
@@ -229,43 +235,45 @@ class FilingHistory(BaseModel):
 # --- staff and bans --------------------------------------------------------------------------
 
 
-class StaffCreate(BaseModel):
+class StaffCreate(StrictModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "id_number": "371602198001010013",
-                "name": "张丽",
-                "role": "caregiver",
-                "qualification": "保育员(四级)",
-                "phone": "13800000000",
-                "health_check_on": "2026-03-01",
-                "training_hours": 40,
-                "last_training_on": "2026-05-10",
-                "hired_on": "2025-09-01",
-            }
+            "examples": [
+                {
+                    "id_number": "371602198001010013",
+                    "name": "张丽",
+                    "role": "caregiver",
+                    "qualification": "保育员(四级)",
+                    "phone": "13800000000",
+                    "health_check_on": "2026-03-01",
+                    "training_hours": 40,
+                    "last_training_on": "2026-05-10",
+                    "hired_on": "2025-09-01",
+                }
+            ]
         }
     )
 
     id_number: IdNumber
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     role: StaffRole
-    qualification: str | None = Field(None, max_length=200)
+    qualification: Text | None = Field(None, max_length=200)
     phone: str | None = Field(None, pattern=PHONE)
-    health_check_on: date | None = Field(None, description="Date of the last yearly health check")
+    health_check_on: Day | None = Field(None, description="Date of the last yearly health check")
     training_hours: int = Field(0, ge=0, le=10_000)
-    last_training_on: date | None = None
-    hired_on: date
+    last_training_on: Day | None = None
+    hired_on: Day
 
 
-class StaffPatch(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"health_check_on": "2026-11-01"}})
+class StaffPatch(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"health_check_on": "2026-11-01"}]})
 
-    qualification: str | None = Field(None, max_length=200)
+    qualification: Text | None = Field(None, max_length=200)
     phone: str | None = Field(None, pattern=PHONE)
-    health_check_on: date | None = None
+    health_check_on: Day | None = None
     training_hours: int | None = Field(None, ge=0, le=10_000)
-    last_training_on: date | None = None
-    left_on: date | None = Field(None, description="Set when the person leaves")
+    last_training_on: Day | None = None
+    left_on: Day | None = Field(None, description="Set when the person leaves")
 
 
 class StaffOut(BaseModel):
@@ -304,20 +312,22 @@ class StaffListItem(BaseModel):
     left_on: date | None
 
 
-class BanCreate(BaseModel):
+class BanCreate(StrictModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "id_number": "371602199001010011",
-                "name": "某某",
-                "reason": "虐待婴幼儿,法院判决",
-            }
+            "examples": [
+                {
+                    "id_number": "371602199001010011",
+                    "name": "某某",
+                    "reason": "虐待婴幼儿,法院判决",
+                }
+            ]
         }
     )
 
     id_number: IdNumber
-    name: str = Field(min_length=1, max_length=100)
-    reason: str = Field(min_length=1, max_length=2000)
+    name: Text = Field(min_length=1, max_length=100)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class BanOut(BaseModel):
@@ -345,15 +355,15 @@ class BanFlagOut(BaseModel):
 # --- supervision -----------------------------------------------------------------------------
 
 
-class InspectorCreate(BaseModel):
+class InspectorCreate(StrictModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {"code": "INS-371602-09", "name": "刘洋", "region_code": "371602"}
+            "examples": [{"code": "INS-371602-09", "name": "刘洋", "region_code": "371602"}]
         }
     )
 
-    code: str = Field(min_length=1, max_length=40)
-    name: str = Field(min_length=1, max_length=100)
+    code: Text = Field(min_length=1, max_length=40)
+    name: Text = Field(min_length=1, max_length=100)
     region_code: RegionCode
     level: InspectionLevel = InspectionLevel.county
 
@@ -368,42 +378,44 @@ class InspectorOut(BaseModel):
     level: InspectionLevel
 
 
-class Finding(BaseModel):
-    item: str = Field(min_length=1, max_length=200, description="What was checked")
-    description: str = Field(min_length=1, max_length=2000)
+class Finding(StrictModel):
+    item: Text = Field(min_length=1, max_length=200, description="What was checked")
+    description: Text = Field(min_length=1, max_length=2000)
     severity: Severity
 
 
-class InspectionCreate(BaseModel):
+class InspectionCreate(StrictModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "level": "county",
-                "inspected_on": "2026-11-20",
-                "inspector_ids": [1, 2],
-                "result": "rectify",
-                "findings": [
-                    {
-                        "item": "消防安全",
-                        "description": "灭火器过期",
-                        "severity": "major",
-                    }
-                ],
-                "rectification_deadline": "2026-12-20",
-            }
+            "examples": [
+                {
+                    "level": "county",
+                    "inspected_on": "2026-11-20",
+                    "inspector_ids": [1, 2],
+                    "result": "rectify",
+                    "findings": [
+                        {
+                            "item": "消防安全",
+                            "description": "灭火器过期",
+                            "severity": "major",
+                        }
+                    ],
+                    "rectification_deadline": "2026-12-20",
+                }
+            ]
         }
     )
 
     level: InspectionLevel
-    inspected_on: date
-    inspector_ids: list[int] = Field(default_factory=list, max_length=20)
+    inspected_on: Day
+    inspector_ids: list[Id] = Field(default_factory=list, max_length=20)
     result: Result
     findings: list[Finding] = Field(default_factory=list, max_length=100)
-    rectification_deadline: date | None = None
-    reinspection_of: int | None = Field(
+    rectification_deadline: Day | None = None
+    reinspection_of: Id | None = Field(
         None, description="The inspection whose rectification this one checks (复查)"
     )
-    draw_id: int | None = Field(None, description="The double-random draw that picked it")
+    draw_id: Id | None = Field(None, description="The double-random draw that picked it")
 
 
 class InspectionOut(BaseModel):
@@ -421,15 +433,17 @@ class InspectionOut(BaseModel):
     draw_id: int | None
 
 
-class DrawCreate(BaseModel):
+class DrawCreate(StrictModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "region_code": "371602",
-                "institution_count": 3,
-                "inspector_count": 2,
-                "seed": 20261123,
-            }
+            "examples": [
+                {
+                    "region_code": "371602",
+                    "institution_count": 3,
+                    "inspector_count": 2,
+                    "seed": 20261123,
+                }
+            ]
         }
     )
 
@@ -554,29 +568,31 @@ class CityStats(BaseModel):
 class StatsOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "definitions": {
-                    "well_run": "approved filing, credit rating A or B, no open ban flag",
-                    "demonstration": "approved filing marked demonstration by the commission",
-                },
-                "city": {
-                    "city_code": "3716",
-                    "institutions": 21,
-                    "approved": 14,
-                    "well_run": 12,
-                    "demonstration": 4,
-                    "targets": [
-                        {
-                            "year": 2023,
-                            "metric": "demonstration",
-                            "minimum": 3,
-                            "actual": 4,
-                            "met": True,
-                        }
-                    ],
-                },
-                "counties": [],
-            }
+            "examples": [
+                {
+                    "definitions": {
+                        "well_run": "approved filing, credit rating A or B, no open ban flag",
+                        "demonstration": "approved filing marked demonstration by the commission",
+                    },
+                    "city": {
+                        "city_code": "3716",
+                        "institutions": 21,
+                        "approved": 14,
+                        "well_run": 12,
+                        "demonstration": 4,
+                        "targets": [
+                            {
+                                "year": 2023,
+                                "metric": "demonstration",
+                                "minimum": 3,
+                                "actual": 4,
+                                "met": True,
+                            }
+                        ],
+                    },
+                    "counties": [],
+                }
+            ]
         }
     )
 

@@ -43,15 +43,15 @@ from services.childcare.schemas import (
     BanFlagOut,
     BanOut,
     CapacityOut,
+    ChildcareInstitutionCreate,
+    ChildcareInstitutionOut,
+    ChildcareInstitutionPatch,
     FacilityFacts,
     FeeIn,
     FeeOut,
     FilingEventOut,
     FilingHistory,
     FilingOut,
-    InstitutionCreate,
-    InstitutionOut,
-    InstitutionPatch,
     StaffCreate,
     StaffListItem,
     StaffOut,
@@ -107,7 +107,9 @@ def _check_particulars(
         raise Unprocessable(errors[0]["message"], errors=errors)
 
 
-async def create_institution(session: AsyncSession, body: InstitutionCreate) -> Institution:
+async def create_institution(
+    session: AsyncSession, body: ChildcareInstitutionCreate
+) -> Institution:
     _check_particulars(
         uscc=body.uscc,
         nature=body.nature,
@@ -253,7 +255,7 @@ def filing_out(filing: Filing, principal: Principal | None) -> FilingOut:
 
 async def institution_out(
     session: AsyncSession, institution: Institution, filing: Filing, principal: Principal | None
-) -> InstitutionOut:
+) -> ChildcareInstitutionOut:
     capacities = (
         await session.scalars(
             select(Capacity)
@@ -266,7 +268,7 @@ async def institution_out(
             select(Fee).where(Fee.institution_id == institution.id).order_by(Fee.service_mode)
         )
     ).all()
-    return InstitutionOut(
+    return ChildcareInstitutionOut(
         id=institution.id,
         uscc=institution.uscc,
         name=institution.name,
@@ -311,7 +313,7 @@ async def _capacity_map(session: AsyncSession, institution_id: int) -> dict[str,
 
 
 async def apply_patch(
-    session: AsyncSession, institution: Institution, patch: InstitutionPatch, prefix: str
+    session: AsyncSession, institution: Institution, patch: ChildcareInstitutionPatch, prefix: str
 ) -> dict[str, Any]:
     """Applies the given particulars after checking the whole result; returns what changed."""
     current_capacity = await _capacity_map(session, institution.id)
@@ -371,7 +373,10 @@ async def apply_patch(
 
 
 async def edit_institution(
-    session: AsyncSession, principal: Principal, institution_id: int, patch: InstitutionPatch
+    session: AsyncSession,
+    principal: Principal,
+    institution_id: int,
+    patch: ChildcareInstitutionPatch,
 ) -> tuple[Institution, Filing]:
     """Direct edits while the filing is a draft or returned; afterwards a change is filed."""
     institution, filing = await visible_institution(session, principal, institution_id, lock=True)
@@ -432,7 +437,7 @@ async def transition(
     institution_id: int,
     action: Action,
     reason: str | None,
-    changes: InstitutionPatch | None = None,
+    changes: ChildcareInstitutionPatch | None = None,
 ) -> Filing:
     """One step of the lifecycle, or an error with nothing changed (the request rolls back)."""
     institution, filing = await visible_institution(session, principal, institution_id, lock=True)

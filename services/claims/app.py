@@ -6,7 +6,6 @@ import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, nullcontext
 from functools import partial
-from typing import Any
 
 import asyncpg
 import httpx
@@ -17,32 +16,12 @@ from services.claims.config import ClaimsSettings, claims_settings
 from services.claims.endpoints import router
 from services.claims.hotpath import HotPath, reset_connection
 from services.claims.idempotency import purge_and_report
-from services.claims.schemas import SettlementRequest
 from shared.app import create_service_app
 from shared.db import to_libpq_url
 from shared.metrics import asyncpg_pool_use
 from shared.settings import Settings, get_settings
 from shared.tasks import repeating
 from shared.topology import service
-
-
-def _with_settlement_request(app: FastAPI) -> None:
-    """Preview and settle read their body by hand, so FastAPI does not list its schema: add it
-    (and the schemas it refers to) for their ``$ref``."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        document = generate()
-        schema = SettlementRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-        components = document.setdefault("components", {}).setdefault("schemas", {})
-        for name, definition in schema.pop("$defs", {}).items():
-            components.setdefault(name, definition)
-        components.setdefault("SettlementRequest", schema)
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(
@@ -61,7 +40,6 @@ def create_app(
         calls=("enrollment", "stations"),
         description="Settlement under versioned benefit policies, reimbursement, catalog, audit.",
     )
-    _with_settlement_request(app)
     shared_lifespan = app.router.lifespan_context
 
     @asynccontextmanager

@@ -8,9 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
 from sqlalchemy import select
 
 from services.claims import (
@@ -60,7 +58,8 @@ from services.claims.service import Inputs
 from shared.auth import Admin, ClientKind, Principal, authorize
 from shared.db import DbSession, ReadSession
 from shared.errors import Conflict, NotFound, problems
-from shared.pagination import Page, Pagination
+from shared.handread import JsonBody, Params, declared
+from shared.pagination import Page, PageByCode, PageById
 
 router = APIRouter(prefix="/claims/v1")
 
@@ -96,25 +95,11 @@ async def create_policy(body: PolicyCreate, session: DbSession, _: Admin) -> Pol
 # --- settlements --------------------------------------------------------------------------------
 
 
-# The two routes on every visit's path read their request by hand (declared for the OpenAPI
-# document below): FastAPI's dependency solving and the response model's second pass showed as a
-# large share of each request's CPU in profiles.
-
-_SETTLEMENT_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/SettlementRequest"}}
-        },
-    },
-}
-_IDEMPOTENCY_KEY: dict[str, Any] = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": True,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-    "description": "A key unique to this operation; a retry sends the same key and body",
-}
+# The two routes on every visit's path read their request by hand (shared.handread): FastAPI's
+# dependency solving and the response model's second pass showed as a large share of each
+# request's CPU in profiles.
+_SETTLEMENT = JsonBody(SettlementRequest)
+_IDEMPOTENCY_KEY = Params("header", idempotency.IdempotencyHeaders)
 _SETTLERS = frozenset({ClientKind.institution, ClientKind.pharmacy})
 
 
@@ -130,31 +115,6 @@ def _dependency(request: Request, factory: Callable[[Request], T]) -> T:
         made: T = override()
         return made
     return factory(request)
-
-
-async def _settlement_request(request: Request) -> SettlementRequest:
-    try:
-        return SettlementRequest.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-        ) from None
-
-
-def _idempotency_key(request: Request) -> str:
-    key = request.headers.get("idempotency-key")
-    if key is None or not 1 <= len(key) <= 200:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "string_type",
-                    "loc": ("header", "Idempotency-Key"),
-                    "msg": "a key of 1 to 200 characters is required",
-                    "input": key,
-                }
-            ]
-        )
-    return key
 
 
 async def _inputs(request: Request, principal: Principal, body: SettlementRequest) -> Inputs:
@@ -181,13 +141,14 @@ def _json(answer: Any, status_code: int = 200, headers: dict[str, str] | None = 
     tags=["settlements"],
     summary="Pre-settle (试算): the explanation of benefits, nothing recorded",
     response_model=ExplanationOfBenefits,
-    responses=problems(401, 403, 404, 422, 503, 504),
-    openapi_extra={**_SETTLEMENT_BODY, "security": [{"HTTPBearer": []}]},
+    responses=problems(403, 404, 503, 504),
+    openapi_extra=declared(_SETTLEMENT),
+    operation_id="settlements_preview",
 )
 async def preview_settlement(request: Request) -> Any:
-    """Who may call: :data:`~services.claims.auth.Settler`; the body is a SettlementRequest."""
+    """For institutions and pharmacies, at their own institution."""
     principal = authorize(request, _SETTLERS)
-    body = await _settlement_request(request)
+    body = await _SETTLEMENT.read(request)
     inputs = await _inputs(request, principal, body)
     return _json(await _hot_path(request).preview(body, inputs))
 
@@ -198,18 +159,17 @@ async def preview_settlement(request: Request) -> Any:
     summary="Settle a visit (一站式结算); a retry with the same Idempotency-Key pays once",
     status_code=201,
     response_model=ExplanationOfBenefits,
-    responses=problems(401, 403, 404, 422, 503, 504),
-    openapi_extra={
-        **_SETTLEMENT_BODY,
-        "parameters": [_IDEMPOTENCY_KEY],
-        "security": [{"HTTPBearer": []}],
-    },
+    responses={201: idempotency.REPLAYED_DECLARATION, **problems(403, 404, 503, 504)},
+    openapi_extra=declared(_SETTLEMENT, _IDEMPOTENCY_KEY),
+    operation_id="settlements_create",
 )
 async def create_settlement(request: Request) -> Any:
-    """Who may call: :data:`~services.claims.auth.Settler`; the body is a SettlementRequest."""
+    """For institutions and pharmacies, at their own institution. A retry after a timeout or a
+    5xx sends the same Idempotency-Key and body: the visit is paid once, and the retry gets
+    the first answer again."""
     principal = authorize(request, _SETTLERS)
-    body = await _settlement_request(request)
-    key = _idempotency_key(request)
+    body = await _SETTLEMENT.read(request)
+    key = _IDEMPOTENCY_KEY.read(request).key
     dumped = body.model_dump(mode="json")
     request_hash = idempotency.fingerprint("POST /settlements", dumped)
     # The calls come before the transaction's first statement: no connection or lock is held
@@ -274,10 +234,10 @@ async def get_settlement(
     responses=problems(401, 403, 404, 422),
 )
 async def list_person_settlements(
-    person_id: int, session: DbSession, principal: PersonReader, page: Pagination
+    person_id: int, session: DbSession, principal: PersonReader, page: PageById
 ) -> Page[ExplanationOfBenefits]:
     ensure_may_read_person(principal, person_id)
-    before = page.after_int
+    before = page.after
     rows = await repository.person_settlements(session, person_id, before, page.limit + 1)
     rows, cursor = page.page(rows, key=lambda s: s.id)
     return Page(
@@ -315,7 +275,7 @@ async def get_accumulators(
 )
 async def list_drugs(
     session: DbSession,
-    page: Pagination,
+    page: PageByCode,
     q: Annotated[
         str | None,
         Query(
@@ -326,7 +286,7 @@ async def list_drugs(
 ) -> Page[DrugOut]:
     statement = catalog.search(q, procured)
     if page.after is not None:
-        statement = statement.where(Drug.code > page.after_str)
+        statement = statement.where(Drug.code > page.after)
     rows = list(await session.scalars(statement.order_by(Drug.code).limit(page.limit + 1)))
     rows, cursor = page.page(rows, key=lambda d: d.code)
     return Page(items=[DrugOut.model_validate(d) for d in rows], next_cursor=cursor)
@@ -392,7 +352,7 @@ async def submit_reimbursement(
 async def list_reimbursements(
     session: DbSession,
     principal: ClaimSubmitter,
-    page: Pagination,
+    page: PageById,
     overdue: bool | None = None,
     status: Annotated[str | None, Query(pattern="^(submitted|approved|rejected|paid)$")] = None,
     person_id: int | None = None,
@@ -404,7 +364,7 @@ async def list_reimbursements(
         overdue=overdue,
         status=status,
         person_id=person_id,
-        after=page.after_int,
+        after=page.after,
         on=on,
     )
     rows = list(await session.scalars(statement.limit(page.limit + 1)))
@@ -520,7 +480,7 @@ async def load_calendar_year(
 async def list_flags(
     session: DbSession,
     _: Admin,
-    page: Pagination,
+    page: PageById,
     kind: FlagKind | None = None,
     institution_code: Annotated[str | None, Query(pattern=r"^[HP]\d{11}$")] = None,
     person_id: int | None = None,
@@ -538,7 +498,7 @@ async def list_flags(
             AuditFlag.case_id.is_not(None) if in_case else AuditFlag.case_id.is_(None)
         )
     if page.after is not None:
-        statement = statement.where(AuditFlag.id > page.after_int)
+        statement = statement.where(AuditFlag.id > page.after)
     rows = list(await session.scalars(statement.order_by(AuditFlag.id).limit(page.limit + 1)))
     rows, cursor = page.page(rows, key=lambda f: f.id)
     return Page(items=[FlagOut.model_validate(f) for f in rows], next_cursor=cursor)
@@ -566,11 +526,11 @@ async def open_case(body: CaseCreate, session: DbSession, principal: Admin) -> C
 async def list_cases(
     session: DbSession,
     _: Admin,
-    page: Pagination,
+    page: PageById,
     institution_code: Annotated[str | None, Query(pattern=r"^[HP]\d{11}$")] = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
 ) -> Page[CaseOut]:
-    after = page.after_int
+    after = page.after
     rows = await supervision.list_cases(session, institution_code, status, after, page.limit + 1)
     rows, cursor = page.page(rows, key=lambda c: c.id)
     return Page(items=rows, next_cursor=cursor)

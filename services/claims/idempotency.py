@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Header
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -27,17 +28,32 @@ PURGE_LOCK = (5_0002, 1)
 """Advisory lock (namespace, key) held by the one claims process purging at a time."""
 PURGE_BATCH = 5_000
 
-IdempotencyKeyHeader = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="A key unique to this operation; a retry sends the same key and body",
-    ),
-]
+_KEY: dict[str, Any] = {
+    "alias": "Idempotency-Key",
+    "min_length": 1,
+    "max_length": 200,
+    "description": "A key unique to this operation; a retry sends the same key and body",
+}
+
+IdempotencyKeyHeader = Annotated[str, Header(**_KEY)]
+
+
+class IdempotencyHeaders(BaseModel):
+    """The header of a route that reads it by hand (:mod:`shared.handread`)."""
+
+    key: str = Field(**_KEY)
+
 
 REPLAYED = {"Idempotent-Replayed": "true"}
+REPLAYED_DECLARATION: dict[str, Any] = {
+    "headers": {
+        "Idempotent-Replayed": {
+            "description": "true on a retry's answer: the first answer to this key, again",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
+    }
+}
+"""The success ``responses=`` entry of a route taking an Idempotency-Key."""
 
 
 def fingerprint(operation: str, body: Any) -> str:

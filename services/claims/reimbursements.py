@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims import repository, service
 from services.claims.domain.calculator import ZERO, apply
+from services.claims.domain.policy import VisitType
 from services.claims.domain.workdays import YearTable, add_workdays
 from services.claims.models import CalendarYear, Reimbursement
 from services.claims.schemas import (
@@ -147,7 +148,7 @@ def as_settlement_request(row: Reimbursement) -> SettlementRequest:
     return SettlementRequest(
         person_id=row.person_id,
         institution_code=row.institution_code,
-        visit_type=row.visit_type,
+        visit_type=VisitType(row.visit_type),
         service_date=row.service_date,
         disease_code=row.disease_code,
         items=[ItemIn.model_validate(i) for i in row.items],

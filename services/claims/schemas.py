@@ -12,6 +12,8 @@ from services.claims.domain.calculator import Category
 from services.claims.domain.policy import BZ_2022, PolicyParameters, VisitType
 from services.claims.domain.supervision import FlagKind
 from shared.money import Money
+from shared.schemas import Day, DecimalText, Id, StrictModel, Text
+from shared.validators import VOUCHER_CODE_PATTERN
 
 InstitutionCode = Annotated[
     str, Field(pattern=r"^[HP]\d{11}$", examples=["H37160200001"], description="H or P code")
@@ -22,7 +24,21 @@ InstitutionCode = Annotated[
 
 
 class PolicyOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """A benefit policy version, in force from ``effective_from`` until the next one."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "BZ-2022",
+                    "effective_from": "2022-01-01",
+                    "description": "Binzhou benefit policy 2022",
+                    "parameters": BZ_2022.model_dump(mode="json"),
+                }
+            ]
+        },
+    )
 
     code: str
     effective_from: date
@@ -30,77 +46,83 @@ class PolicyOut(BaseModel):
     parameters: PolicyParameters
 
 
-class PolicyCreate(BaseModel):
+class PolicyCreate(StrictModel):
     """A new version: every figure, in force from ``effective_from`` until the next version."""
 
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "code": "BZ-2025",
-                "effective_from": "2025-01-01",
-                "description": "Outpatient cap raised",
-                "parameters": BZ_2022.model_dump(mode="json"),
-            }
+            "examples": [
+                {
+                    "code": "BZ-2031",
+                    "effective_from": "2031-01-01",
+                    "description": "The 2022 figures, carried into 2031",
+                    "parameters": BZ_2022.model_dump(mode="json"),
+                }
+            ]
         }
     )
 
     code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")
-    effective_from: date
-    description: str = Field(max_length=500)
+    effective_from: Day = Field(description="After today: a policy never changes the past")
+    description: Text = Field(max_length=500)
     parameters: PolicyParameters
 
 
 # --- settlements --------------------------------------------------------------------------------
 
 
-class ItemIn(BaseModel):
-    code: str = Field(min_length=1, max_length=40, examples=["XA0001"])
-    name: str = Field(min_length=1, max_length=200, examples=["阿托伐他汀钙片"])
+class ItemIn(StrictModel):
+    code: Text = Field(min_length=1, max_length=40, examples=["XA0001"])
+    name: Text = Field(min_length=1, max_length=200, examples=["阿托伐他汀钙片"])
     category: Category
-    quantity: Decimal = Field(gt=0, le=100000, decimal_places=3, examples=["2"])
-    unit_price: Money = Field(ge=0, le=10_000_000)
+    quantity: DecimalText = Field(
+        gt=0, le=100000, decimal_places=3, description="Up to 100000, three places at most"
+    )
+    unit_price: Money = Field(ge=0, le=10_000_000, description="Yuan, up to 10000000")
 
 
-class SettlementRequest(BaseModel):
+class SettlementRequest(StrictModel):
     """One visit: the person (or the voucher code they showed), where, what kind, what."""
 
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "person_id": 1,
-                "institution_code": "H37160200001",
-                "visit_type": "inpatient",
-                "service_date": "2024-06-03",
-                "items": [
-                    {
-                        "code": "XA0001",
-                        "name": "阿托伐他汀钙片",
-                        "category": "A",
-                        "quantity": "2",
-                        "unit_price": "12.50",
-                    },
-                    {
-                        "code": "F0001",
-                        "name": "床位费",
-                        "category": "B",
-                        "quantity": "5",
-                        "unit_price": "60.00",
-                    },
-                ],
-            }
+            "examples": [
+                {
+                    "person_id": 1,
+                    "institution_code": "H37160200001",
+                    "visit_type": "inpatient",
+                    "service_date": "2024-06-03",
+                    "items": [
+                        {
+                            "code": "XA0001",
+                            "name": "阿托伐他汀钙片",
+                            "category": "A",
+                            "quantity": "2",
+                            "unit_price": "12.50",
+                        },
+                        {
+                            "code": "F0001",
+                            "name": "床位费",
+                            "category": "B",
+                            "quantity": "5",
+                            "unit_price": "60.00",
+                        },
+                    ],
+                }
+            ]
         }
     )
 
-    person_id: int | None = Field(default=None, ge=1)
-    voucher_code: str | None = Field(default=None, min_length=1, max_length=2000)
+    person_id: Id | None = None
+    voucher_code: str | None = Field(default=None, pattern=VOUCHER_CODE_PATTERN)
     institution_code: InstitutionCode
     visit_type: VisitType
-    service_date: date
-    disease_code: str | None = Field(default=None, min_length=1, max_length=40)
-    discharge_date: date | None = Field(
+    service_date: Day
+    disease_code: Text | None = Field(default=None, min_length=1, max_length=40)
+    discharge_date: Day | None = Field(
         default=None, description="Inpatient only: the last day of the stay (overlap checks)"
     )
-    prescription_id: str | None = Field(
+    prescription_id: Text | None = Field(
         default=None,
         max_length=60,
         description="The prescription a pharmacy dispensed prescription-only drugs against",
@@ -137,37 +159,39 @@ class ExplanationOfBenefits(BaseModel):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "settlement_id": 42,
-                "status": "settled",
-                "person_id": 1,
-                "institution_code": "H37160200001",
-                "visit_type": "inpatient",
-                "service_date": "2024-06-03",
-                "policy_code": "BZ-2022",
-                "total": "10500.00",
-                "out_of_scope": "0.00",
-                "policy_scope": "10500.00",
-                "deductible": "500.00",
-                "basic_fund": "9000.00",
-                "large_amount_subsidy": "0.00",
-                "critical_illness": "0.00",
-                "medical_assistance": "0.00",
-                "personal_pay": "1500.00",
-                "accumulators": {
+            "examples": [
+                {
+                    "settlement_id": 42,
+                    "status": "settled",
                     "person_id": 1,
-                    "year": 2024,
-                    "inpatient_admissions": 1,
-                    "pools": [
-                        {
-                            "pool": "employee_basic",
-                            "used": "9000.00",
-                            "annual_cap": "300000.00",
-                            "remaining": "291000.00",
-                        }
-                    ],
-                },
-            }
+                    "institution_code": "H37160200001",
+                    "visit_type": "inpatient",
+                    "service_date": "2024-06-03",
+                    "policy_code": "BZ-2022",
+                    "total": "10500.00",
+                    "out_of_scope": "0.00",
+                    "policy_scope": "10500.00",
+                    "deductible": "500.00",
+                    "basic_fund": "9000.00",
+                    "large_amount_subsidy": "0.00",
+                    "critical_illness": "0.00",
+                    "medical_assistance": "0.00",
+                    "personal_pay": "1500.00",
+                    "accumulators": {
+                        "person_id": 1,
+                        "year": 2024,
+                        "inpatient_admissions": 1,
+                        "pools": [
+                            {
+                                "pool": "employee_basic",
+                                "used": "9000.00",
+                                "annual_cap": "300000.00",
+                                "remaining": "291000.00",
+                            }
+                        ],
+                    },
+                }
+            ]
         }
     )
 
@@ -199,23 +223,25 @@ class DrugOut(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
         json_schema_extra={
-            "example": {
-                "code": "XA0001",
-                "generic_name": "阿托伐他汀钙片",
-                "pinyin_initials": "atftgp",
-                "dosage_form": "片剂",
-                "specification": "20mg*7片",
-                "manufacturer": "北京嘉林药业股份有限公司",
-                "category": "A",
-                "procured": True,
-                "procurement_batch": 3,
-                "original_price": "27.50",
-                "winning_bid_price": "2.42",
-                "cut_percent": "91.20",
-                "payment_standard": "2.42",
-                "prescription_only": True,
-                "daily_limit": "2.00",
-            }
+            "examples": [
+                {
+                    "code": "XA0001",
+                    "generic_name": "阿托伐他汀钙片",
+                    "pinyin_initials": "atftgp",
+                    "dosage_form": "片剂",
+                    "specification": "20mg*7片",
+                    "manufacturer": "北京嘉林药业股份有限公司",
+                    "category": "A",
+                    "procured": True,
+                    "procurement_batch": 3,
+                    "original_price": "27.50",
+                    "winning_bid_price": "2.42",
+                    "cut_percent": "91.20",
+                    "payment_standard": "2.42",
+                    "prescription_only": True,
+                    "daily_limit": "2.00",
+                }
+            ]
         },
     )
 
@@ -239,44 +265,46 @@ class DrugOut(BaseModel):
 # --- reimbursements -----------------------------------------------------------------------------
 
 
-class ReceiptIn(BaseModel):
-    number: str = Field(min_length=1, max_length=60, examples=["37160224000123"])
+class ReceiptIn(StrictModel):
+    number: Text = Field(min_length=1, max_length=60, examples=["37160224000123"])
     amount: Money = Field(gt=0, le=10_000_000)
-    issued_on: date | None = None
+    issued_on: Day | None = None
 
 
-class ReimbursementCreate(BaseModel):
+class ReimbursementCreate(StrictModel):
     """Care paid out of pocket, with its receipts (发票), for review."""
 
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "person_id": 1,
-                "institution_code": "H11010500003",
-                "visit_type": "inpatient",
-                "service_date": "2025-09-10",
-                "items": [
-                    {
-                        "code": "F0001",
-                        "name": "住院费用",
-                        "category": "A",
-                        "quantity": "1",
-                        "unit_price": "10500.00",
-                    }
-                ],
-                "receipts": [{"number": "11010524000456", "amount": "10500.00"}],
-            }
+            "examples": [
+                {
+                    "person_id": 1,
+                    "institution_code": "H11010500003",
+                    "visit_type": "inpatient",
+                    "service_date": "2025-09-10",
+                    "items": [
+                        {
+                            "code": "F0001",
+                            "name": "住院费用",
+                            "category": "A",
+                            "quantity": "1",
+                            "unit_price": "10500.00",
+                        }
+                    ],
+                    "receipts": [{"number": "11010524000456", "amount": "10500.00"}],
+                }
+            ]
         }
     )
 
-    person_id: int = Field(ge=1)
+    person_id: Id
     institution_code: InstitutionCode
     visit_type: VisitType
-    service_date: date
-    disease_code: str | None = Field(default=None, min_length=1, max_length=40)
+    service_date: Day
+    disease_code: Text | None = Field(default=None, min_length=1, max_length=40)
     items: list[ItemIn] = Field(min_length=1, max_length=500)
     receipts: list[ReceiptIn] = Field(min_length=1, max_length=100)
-    received_on: date | None = Field(
+    received_on: Day | None = Field(
         default=None,
         description="Staff only: the day a paper claim was received (default today, Beijing time)",
     )
@@ -303,22 +331,28 @@ class ReimbursementOut(BaseModel):
     paid: bool
 
 
-class Rejection(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, examples=["发票与费用清单不符"])
+class Rejection(StrictModel):
+    reason: Text = Field(min_length=1, max_length=500, examples=["发票与费用清单不符"])
 
 
-class CalendarYearIn(BaseModel):
+class CalendarYearIn(StrictModel):
     """A year's holidays and make-up workdays (调休上班日) as the State Council published them."""
 
     model_config = ConfigDict(
-        json_schema_extra={"example": {"holidays": ["2027-01-01"], "workdays": ["2027-02-06"]}}
+        json_schema_extra={"examples": [{"holidays": ["2027-01-01"], "workdays": ["2027-02-06"]}]}
     )
 
-    holidays: list[date] = Field(max_length=366)
-    workdays: list[date] = Field(max_length=366)
+    holidays: list[Day] = Field(max_length=366)
+    workdays: list[Day] = Field(max_length=366)
 
 
 class CalendarYearOut(CalendarYearIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"year": 2027, "holidays": ["2027-01-01"], "workdays": ["2027-02-06"]}]
+        }
+    )
+
     year: int
 
 
@@ -339,28 +373,38 @@ class FlagOut(BaseModel):
     created_at: datetime
 
 
-class CaseCreate(BaseModel):
+class CaseCreate(StrictModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "institution_code": "H37160200001",
-                "flag_ids": [1, 2],
-                "findings": "同日重复收费",
-            }
+            "examples": [
+                {
+                    "institution_code": "H37160200001",
+                    "flag_ids": [1, 2],
+                    "findings": "同日重复收费",
+                }
+            ]
         }
     )
 
     institution_code: InstitutionCode
-    flag_ids: list[int] = Field(default=[], max_length=1000)
-    findings: str = Field(default="", max_length=5000)
+    flag_ids: list[Id] = Field(default=[], max_length=1000)
+    findings: Text = Field(default="", max_length=5000)
 
 
-class CaseUpdate(BaseModel):
-    findings: str | None = Field(default=None, max_length=5000)
-    fine: Money | None = Field(default=None, ge=0)
-    recovered: Money | None = Field(default=None, ge=0)
+class CaseUpdate(StrictModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"findings": "同日重复收费,已追回", "recovered": "1250.00", "status": "closed"}
+            ]
+        }
+    )
+
+    findings: Text | None = Field(default=None, max_length=5000)
+    fine: Money | None = Field(default=None, ge=0, le=1_000_000_000)
+    recovered: Money | None = Field(default=None, ge=0, le=1_000_000_000)
     status: Literal["open", "closed"] | None = None
-    flag_ids: list[int] = Field(default=[], max_length=1000, description="Flags to add")
+    flag_ids: list[Id] = Field(default=[], max_length=1000, description="Flags to add")
 
 
 class CaseOut(BaseModel):
@@ -397,12 +441,12 @@ class RecheckOut(BaseModel):
     flags_raised: int
 
 
-class DrugLookup(BaseModel):
+class DrugLookup(StrictModel):
     """Many codes at once: a pharmacy's inventory upload checks thousands in one call."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {"codes": ["XA0001", "XA0002"]}})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"codes": ["XA0001", "XA0002"]}]})
 
-    codes: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(max_length=10_000)
+    codes: list[Annotated[Text, Field(min_length=1, max_length=40)]] = Field(max_length=10_000)
 
 
 class DrugLookupOut(BaseModel):

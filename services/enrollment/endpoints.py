@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import re
-from datetime import date
 from typing import Annotated, Any
 
 import orjson
 import segno
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from services.enrollment import access, service
 from services.enrollment.auth import (
@@ -29,9 +28,9 @@ from services.enrollment.schemas import (
     Cancellation,
     ContributionCreate,
     ContributionOut,
-    CoverageCreate,
-    CoverageEnd,
-    CoverageOut,
+    CoveragePeriodCreate,
+    CoveragePeriodEnd,
+    CoveragePeriodOut,
     Eligibility,
     EligibilityBatch,
     EligibilityBatchRequest,
@@ -57,8 +56,10 @@ from services.enrollment.schemas import (
 )
 from shared.auth import Principal, authorize
 from shared.db import DbSession
-from shared.errors import NotFound, Unprocessable, problems
-from shared.pagination import Page, Pagination
+from shared.errors import NotFound, problems
+from shared.handread import Params, declared
+from shared.pagination import Page, PageById
+from shared.schemas import Day, Id
 from shared.validators import USCC, IdNumber
 
 router = APIRouter(prefix="/enrollment/v1")
@@ -70,9 +71,8 @@ def _hot_path(request: Request) -> HotPath:
     return hot
 
 
-_MAX_ID = 2**63 - 1
-PersonId = Annotated[int, Path(ge=1, le=_MAX_ID, description="The person's id")]
-RowId = Annotated[int, Path(ge=1, le=_MAX_ID)]
+PersonId = Annotated[Id, Path(description="The person's id")]
+RowId = Annotated[Id, Path()]
 """Ids are bigint: a larger number is a 422, not a database error."""
 
 # --- the settlement path: eligibility and voucher resolution ----------------------------------
@@ -80,58 +80,41 @@ RowId = Annotated[int, Path(ge=1, le=_MAX_ID)]
 # get_eligibility past the router (shared.fastlane).
 
 
-_ELIGIBILITY_OPENAPI: dict[str, Any] = {
-    **BEARER_SECURITY,
-    "parameters": [
-        {
-            "name": "person_id",
-            "in": "path",
-            "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": _MAX_ID},
-            "description": "The person's id",
-        },
-        {
-            "name": "date",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string", "format": "date", "examples": ["2024-06-01"]},
-            "description": "The day asked about; default today (China Standard Time)",
-        },
-    ],
-}
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+class EligibilityPath(BaseModel):
+    person_id: Id = Field(description="The person's id")
+
+
+class EligibilityOn(BaseModel):
+    date: Day | None = Field(
+        None,
+        description="The day asked about; default today (China Standard Time)",
+        examples=["2024-06-01"],
+    )
+
+
+_ELIGIBILITY_PATH = Params("path", EligibilityPath)
+_ELIGIBILITY_ON = Params("query", EligibilityOn)
 
 
 @router.get(
     "/persons/{person_id}/eligibility",
     summary="Is the person covered on a date, and with which approvals and filings",
     response_model=Eligibility,
-    responses=problems(401, 403, 404, 422),
+    responses=problems(403, 404),
     tags=["eligibility"],
-    openapi_extra=_ELIGIBILITY_OPENAPI,
+    openapi_extra=declared(_ELIGIBILITY_PATH, _ELIGIBILITY_ON),
+    operation_id="eligibility_get",
 )
 async def get_eligibility(request: Request) -> Any:
-    """Who may ask: :data:`~services.enrollment.auth.EligibilityReader`.
+    """For staff, institutions and pharmacies (any person), and the person's own app.
 
-    On every settlement's path, so its parameters are read by hand (declared for the OpenAPI
-    document above): FastAPI's per-parameter machinery cost more than the query itself.
+    On every settlement's path, so its parameters are read by hand (shared.handread): FastAPI's
+    per-parameter machinery cost more than the query itself.
     """
     principal = authorize(request, ELIGIBILITY_READERS)
-    raw_id = request.path_params["person_id"]
-    if not (raw_id.isascii() and raw_id.isdigit()) or not 1 <= int(raw_id) <= _MAX_ID:
-        raise Unprocessable(
-            f"a person id is an integer from 1 to {_MAX_ID}", field="path.person_id"
-        )
-    raw_day = request.query_params.get("date")
-    day = service.today()
-    if raw_day is not None:
-        try:
-            if not _ISO_DATE.match(raw_day):
-                raise ValueError(raw_day)
-            day = date.fromisoformat(raw_day)
-        except ValueError:
-            raise Unprocessable("a date is YYYY-MM-DD", field="query.date") from None
-    answer = await service.eligibility(_hot_path(request), principal, int(raw_id), day)
+    person_id = _ELIGIBILITY_PATH.read(request).person_id
+    day = _ELIGIBILITY_ON.read(request).date or service.today()
+    answer = await service.eligibility(_hot_path(request), principal, person_id, day)
     # The dict is serialised as is, without a second model pass.
     return Response(orjson.dumps(answer), media_type="application/json")
 
@@ -199,7 +182,7 @@ async def create_person(
 async def list_persons(
     session: DbSession,
     principal: EnrollmentStaff,
-    page: Pagination,
+    page: PageById,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6,12}$")] = None,
     id_number: Annotated[IdNumber | None, Query(description="Exact ID number (lookup)")] = None,
 ) -> Page[PersonListItem]:
@@ -230,26 +213,26 @@ async def get_person(person_id: PersonId, session: DbSession, principal: PersonR
     "/persons/{person_id}/coverages",
     summary="Add a coverage period",
     status_code=201,
-    response_model=CoverageOut,
+    response_model=CoveragePeriodOut,
     responses=problems(401, 403, 404, 409, 422),
     tags=["coverage"],
 )
 async def create_coverage(
-    person_id: PersonId, body: CoverageCreate, session: DbSession, principal: EnrollmentStaff
-) -> CoverageOut:
+    person_id: PersonId, body: CoveragePeriodCreate, session: DbSession, principal: EnrollmentStaff
+) -> CoveragePeriodOut:
     return service.coverage_out(await service.add_coverage(session, principal, person_id, body))
 
 
 @router.get(
     "/persons/{person_id}/coverages",
     summary="A person's coverage periods",
-    response_model=list[CoverageOut],
+    response_model=list[CoveragePeriodOut],
     responses=problems(401, 403, 404),
     tags=["coverage"],
 )
 async def list_coverages(
     person_id: PersonId, session: DbSession, principal: PersonReader
-) -> list[CoverageOut]:
+) -> list[CoveragePeriodOut]:
     rows = await service.list_coverages(session, principal, person_id)
     return [service.coverage_out(r) for r in rows]
 
@@ -257,17 +240,17 @@ async def list_coverages(
 @router.patch(
     "/persons/{person_id}/coverages/{coverage_id}",
     summary="End (or move the end of) a coverage period",
-    response_model=CoverageOut,
+    response_model=CoveragePeriodOut,
     responses=problems(401, 403, 404, 409, 422),
     tags=["coverage"],
 )
 async def end_coverage(
     person_id: PersonId,
     coverage_id: RowId,
-    body: CoverageEnd,
+    body: CoveragePeriodEnd,
     session: DbSession,
     principal: EnrollmentStaff,
-) -> CoverageOut:
+) -> CoveragePeriodOut:
     row = await service.end_coverage(session, principal, person_id, coverage_id, body.end_date)
     return service.coverage_out(row)
 
@@ -620,8 +603,8 @@ async def complete_transfer(
 async def read_access_log(
     session: DbSession,
     _: Admin,
-    page: Pagination,
-    person_id: Annotated[int | None, Query(ge=1, le=_MAX_ID)] = None,
+    page: PageById,
+    person_id: Annotated[Id | None, Query()] = None,
     client_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Page[AccessLogItem]:
     rows = await access_log_page(session, page.after, page.limit + 1, person_id, client_id)

@@ -4,31 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.masking import mask_id_number
 from shared.money import Money
-from shared.validators import USCC, IdNumber, RegionCode
+from shared.schemas import Choice, Day, Id, StrictModel, Text
+from shared.validators import USCC, VOUCHER_CODE_PATTERN, IdNumber, RegionCode
 
 
 def _example(example: dict[str, Any], from_attributes: bool = False) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"example": example}, from_attributes=from_attributes)
+    return ConfigDict(json_schema_extra={"examples": [example]}, from_attributes=from_attributes)
 
 
-class Scheme(StrEnum):
+class Scheme(Choice):
     employee = "employee"
     resident = "resident"
 
 
-class QualificationKind(StrEnum):
+class QualificationKind(Choice):
     chronic = "chronic"
     two_disease = "two_disease"
 
 
-class FilingKind(StrEnum):
+class FilingKind(Choice):
     long_term = "long_term"
     referral = "referral"
     emergency = "emergency"
@@ -39,7 +39,7 @@ TWO_DISEASES = ("hypertension", "diabetes")
 # --- persons ---------------------------------------------------------------------------------
 
 
-class PersonCreate(BaseModel):
+class PersonCreate(StrictModel):
     model_config = _example(
         {
             "id_number": "371602198001010013",
@@ -51,7 +51,7 @@ class PersonCreate(BaseModel):
     )
 
     id_number: IdNumber
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     region_code: RegionCode
     phone: str | None = Field(None, pattern=r"^\+?[0-9\-]{5,20}$")
     poverty: bool = False
@@ -113,7 +113,7 @@ class PersonListItem(BaseModel):
 # --- coverage --------------------------------------------------------------------------------
 
 
-class CoverageCreate(BaseModel):
+class CoveragePeriodCreate(StrictModel):
     model_config = _example(
         {
             "scheme": "employee",
@@ -125,19 +125,19 @@ class CoverageCreate(BaseModel):
     )
 
     scheme: Scheme
-    start_date: date
-    end_date: date | None = Field(None, description="Last covered day (inclusive); none: open")
+    start_date: Day
+    end_date: Day | None = Field(None, description="Last covered day (inclusive); none: open")
     retired: bool = False
     employer_uscc: USCC | None = None
 
 
-class CoverageEnd(BaseModel):
+class CoveragePeriodEnd(StrictModel):
     model_config = _example({"end_date": "2024-12-31"})
 
-    end_date: date = Field(description="The last covered day (inclusive)")
+    end_date: Day = Field(description="The last covered day (inclusive)")
 
 
-class CoverageOut(BaseModel):
+class CoveragePeriodOut(BaseModel):
     model_config = _example(
         {
             "coverage_id": 7,
@@ -162,7 +162,7 @@ class CoverageOut(BaseModel):
 # --- qualifications and filings --------------------------------------------------------------
 
 
-class QualificationCreate(BaseModel):
+class QualificationCreate(StrictModel):
     model_config = _example(
         {
             "kind": "two_disease",
@@ -177,14 +177,14 @@ class QualificationCreate(BaseModel):
         pattern=r"^[A-Za-z0-9._\-]{1,40}$",
         description="For two_disease: hypertension or diabetes; for chronic: the catalog code",
     )
-    start_date: date
-    end_date: date | None = None
+    start_date: Day
+    end_date: Day | None = None
 
 
-class Cancellation(BaseModel):
+class Cancellation(StrictModel):
     model_config = _example({"reason": "filed by mistake"})
 
-    reason: str | None = Field(None, max_length=500)
+    reason: Text | None = Field(None, max_length=500)
 
 
 class QualificationOut(BaseModel):
@@ -211,7 +211,7 @@ class QualificationOut(BaseModel):
     cancel_reason: str | None
 
 
-class OffsiteFilingCreate(BaseModel):
+class OffsiteFilingCreate(StrictModel):
     model_config = _example(
         {
             "kind": "long_term",
@@ -223,8 +223,8 @@ class OffsiteFilingCreate(BaseModel):
 
     kind: FilingKind
     destination_region: RegionCode = Field(description="A region outside the city (not 3716…)")
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
 
 
 class OffsiteFilingOut(BaseModel):
@@ -307,9 +307,9 @@ class Eligibility(BaseModel):
 MAX_ELIGIBILITY_BATCH = 100
 
 
-class EligibilityQuery(BaseModel):
-    person_id: int = Field(ge=1, le=2**63 - 1)
-    date: dt.date
+class EligibilityQuery(StrictModel):
+    person_id: Id
+    date: Day
     request_id: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9._:\-]{1,128}$",
@@ -320,7 +320,7 @@ class EligibilityQuery(BaseModel):
     )
 
 
-class EligibilityBatchRequest(BaseModel):
+class EligibilityBatchRequest(StrictModel):
     """Many eligibility questions in one call (a settlement service asking for its queue)."""
 
     model_config = _example({"items": [{"person_id": 1, "date": "2024-06-01"}]})
@@ -355,10 +355,10 @@ class VoucherCode(BaseModel):
     expires_at: datetime
 
 
-class VoucherResolve(BaseModel):
+class VoucherResolve(StrictModel):
     model_config = _example({"code": "YBAEAAAAAAAFWZK6QBEBAMVSP4QHNKHQFY7KBIGXPWPUJQWHW3"})
 
-    code: str = Field(min_length=1, max_length=200)
+    code: str = Field(pattern=VOUCHER_CODE_PATTERN)
 
 
 class VoucherResolved(BaseModel):
@@ -380,13 +380,13 @@ class VoucherResolved(BaseModel):
 # --- employers -------------------------------------------------------------------------------
 
 
-class EmployerCreate(BaseModel):
+class EmployerCreate(StrictModel):
     model_config = _example(
         {"uscc": "91350100M000100Y43", "name": "滨州某某有限公司", "region_code": "371602"}
     )
 
     uscc: USCC
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     region_code: RegionCode
 
 
@@ -400,21 +400,21 @@ class EmployerOut(BaseModel):
     region_code: str
 
 
-class StaffAction(StrEnum):
+class StaffAction(Choice):
     add = "add"
     remove = "remove"
 
 
-class StaffChange(BaseModel):
+class StaffChange(StrictModel):
     """One row of a staff change (人员增减): ``add`` from ``date``, ``remove`` after ``date``."""
 
     action: StaffAction
     id_number: IdNumber
-    date: dt.date = Field(description="add: first covered day; remove: last covered day")
+    date: Day = Field(description="add: first covered day; remove: last covered day")
     retired: bool = False
 
 
-class StaffChanges(BaseModel):
+class StaffChanges(StrictModel):
     model_config = _example(
         {
             "changes": [
@@ -465,13 +465,13 @@ class AccessLogItem(BaseModel):
 # --- contributions and transfers -------------------------------------------------------------
 
 
-class Payer(StrEnum):
+class Payer(Choice):
     person = "person"
     employer = "employer"
     government = "government"
 
 
-class ContributionCreate(BaseModel):
+class ContributionCreate(StrictModel):
     model_config = _example(
         {
             "year": 2024,
@@ -485,8 +485,8 @@ class ContributionCreate(BaseModel):
     year: int = Field(ge=1998, le=2100)
     scheme: Scheme
     payer: Payer
-    amount: Money = Field(gt=0)
-    paid_on: date
+    amount: Money = Field(gt=0, le=1_000_000)
+    paid_on: Day
 
 
 class ContributionOut(BaseModel):
@@ -513,14 +513,14 @@ class ContributionOut(BaseModel):
     batch_id: int | None
 
 
-class GovernmentBatchCreate(BaseModel):
+class GovernmentBatchCreate(StrictModel):
     """财政代缴: one contribution for every poverty person not yet paid for in ``year``."""
 
     model_config = _example({"year": 2024, "amount_per_person": "334.38", "paid_on": "2024-01-15"})
 
     year: int = Field(ge=1998, le=2100)
-    amount_per_person: Money = Field(gt=0)
-    paid_on: date
+    amount_per_person: Money = Field(gt=0, le=1_000_000)
+    paid_on: Day
 
 
 class GovernmentBatchOut(BaseModel):
@@ -541,12 +541,12 @@ class GovernmentBatchOut(BaseModel):
     total: Money
 
 
-class TransferDirection(StrEnum):
+class TransferDirection(Choice):
     into = "in"
     out = "out"
 
 
-class TransferCreate(BaseModel):
+class TransferCreate(StrictModel):
     model_config = _example(
         {
             "direction": "out",
@@ -558,14 +558,14 @@ class TransferCreate(BaseModel):
 
     direction: TransferDirection
     other_region: RegionCode = Field(description="Where from (in) or to (out); outside the city")
-    effective_date: date
-    reason: str | None = Field(None, max_length=500)
+    effective_date: Day
+    reason: Text | None = Field(None, max_length=500)
 
 
-class TransferReject(BaseModel):
+class TransferReject(StrictModel):
     model_config = _example({"reason": "contributions in the other city not confirmed"})
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class TransferOut(BaseModel):

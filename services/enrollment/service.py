@@ -37,8 +37,8 @@ from services.enrollment.schemas import (
     TWO_DISEASES,
     ContributionCreate,
     ContributionOut,
-    CoverageCreate,
-    CoverageOut,
+    CoveragePeriodCreate,
+    CoveragePeriodOut,
     EmployerCreate,
     EmployerOut,
     FilingKind,
@@ -153,8 +153,8 @@ async def lock_visible_person(
 # --- coverage --------------------------------------------------------------------------------
 
 
-def coverage_out(row: Coverage) -> CoverageOut:
-    return CoverageOut(
+def coverage_out(row: Coverage) -> CoveragePeriodOut:
+    return CoveragePeriodOut(
         coverage_id=row.id,
         person_id=row.person_id,
         scheme=Scheme(row.scheme),
@@ -184,7 +184,7 @@ async def _flush_periods(session: AsyncSession) -> None:
 
 
 async def add_coverage(
-    session: AsyncSession, principal: Principal, person_id: int, data: CoverageCreate
+    session: AsyncSession, principal: Principal, person_id: int, data: CoveragePeriodCreate
 ) -> Coverage:
     _check_period(data.start_date, data.end_date)
     if data.scheme is Scheme.employee:

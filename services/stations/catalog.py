@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
+
+from shared.schemas import Choice
 
 
-class Scheme(StrEnum):
+class Scheme(Choice):
     employee = "employee"
     resident = "resident"
     both = "both"
 
 
-class StationLevel(StrEnum):
+class StationLevel(Choice):
     city = "city"
     county = "county"
     township = "township"

@@ -28,22 +28,22 @@ from services.stations.repository import (
     inventory_page,
 )
 from services.stations.schemas import (
-    CoverageOut,
     DrugCode,
     HandledCount,
     HandledItemCreate,
     HandledItemOut,
-    InstitutionCreate,
-    InstitutionOut,
-    InstitutionUpdate,
     InventoryRowIn,
     InventoryRowOut,
     InventoryUpsertOut,
     Latitude,
     Longitude,
+    MedicalInstitutionCreate,
+    MedicalInstitutionOut,
+    MedicalInstitutionUpdate,
     NearbyPharmacies,
     NearbyStations,
     RegionOut,
+    ServiceCoverageOut,
     ServiceItemOut,
     StationCreate,
     StationOut,
@@ -54,7 +54,7 @@ from services.stations.schemas import (
 from services.stations.station_cache import StationCache
 from shared.db import DbSession, ReadSession
 from shared.errors import NotFound, problems
-from shared.pagination import Page, Pagination
+from shared.pagination import Page, PageByCode, PageById
 
 router = APIRouter(prefix="/stations/v1")
 
@@ -114,7 +114,7 @@ async def list_station_types(session: ReadSession) -> list[StationTypeOut]:
 )
 async def list_regions(
     session: ReadSession,
-    page: Pagination,
+    page: PageByCode,
     parent: Annotated[str | None, Query(pattern=r"^\d{6,9}$")] = None,
     level: Annotated[str | None, Query(pattern=r"^(county|township|village)$")] = None,
 ) -> Page[RegionOut]:
@@ -186,7 +186,7 @@ async def nearby_stations(
 )
 async def list_stations(
     session: ReadSession,
-    page: Pagination,
+    page: PageById,
     station_type: Annotated[str | None, Query(max_length=30)] = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6,12}$")] = None,
 ) -> Page[StationOut]:
@@ -230,7 +230,7 @@ async def get_station(station_id: int, session: ReadSession) -> StationOut:
     summary="Villages with no station handling an item within a travel time (public)",
     description="The 15-minute service circle as a figure: uncovered villages, most populous "
     "first, and the share of the population that has a station in reach.",
-    response_model=CoverageOut,
+    response_model=ServiceCoverageOut,
     responses=problems(422),
 )
 async def coverage(
@@ -240,7 +240,7 @@ async def coverage(
     minutes: Minutes = 15,
     item: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,20}$", examples=["SI26"])] = None,
     limit: Annotated[int, Query(ge=0, le=10_000, description="Uncovered villages listed")] = 500,
-) -> CoverageOut:
+) -> ServiceCoverageOut:
     return await service.coverage(
         session, _travel_model(request), mode=mode, minutes=minutes, item=item, limit=limit
     )
@@ -254,12 +254,12 @@ async def coverage(
     tags=["institutions"],
     summary="Register a designated institution (admin)",
     status_code=201,
-    response_model=InstitutionOut,
+    response_model=MedicalInstitutionOut,
     responses=problems(401, 403, 409, 422),
 )
 async def create_institution(
-    body: InstitutionCreate, session: DbSession, _: StationsAdmin
-) -> InstitutionOut:
+    body: MedicalInstitutionCreate, session: DbSession, _: StationsAdmin
+) -> MedicalInstitutionOut:
     return await service.create_institution(session, body)
 
 
@@ -267,15 +267,15 @@ async def create_institution(
     "/institutions",
     tags=["institutions"],
     summary="List designated institutions by code (public)",
-    response_model=Page[InstitutionOut],
+    response_model=Page[MedicalInstitutionOut],
     responses=problems(422),
 )
 async def list_institutions(
     session: ReadSession,
-    page: Pagination,
+    page: PageByCode,
     kind: InstitutionKind | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6,12}$")] = None,
-) -> Page[InstitutionOut]:
+) -> Page[MedicalInstitutionOut]:
     rows = await InstitutionRepository(session).page(
         page.after, page.limit + 1, kind.value if kind else None, region_code
     )
@@ -287,10 +287,10 @@ async def list_institutions(
     "/institutions/{code}",
     tags=["institutions"],
     summary="A designated institution: tier, off-site, designation (public)",
-    response_model=InstitutionOut,
+    response_model=MedicalInstitutionOut,
     responses=problems(404, 422),
 )
-async def get_institution(code: Code, session: ReadSession) -> InstitutionOut:
+async def get_institution(code: Code, session: ReadSession) -> MedicalInstitutionOut:
     return service.institution_out(await service.get_institution(session, code))
 
 
@@ -298,12 +298,12 @@ async def get_institution(code: Code, session: ReadSession) -> InstitutionOut:
     "/institutions/{code}",
     tags=["institutions"],
     summary="Change an institution's name, tier or designation (admin)",
-    response_model=InstitutionOut,
+    response_model=MedicalInstitutionOut,
     responses=problems(401, 403, 404, 422),
 )
 async def update_institution(
-    code: Code, body: InstitutionUpdate, session: DbSession, _: StationsAdmin
-) -> InstitutionOut:
+    code: Code, body: MedicalInstitutionUpdate, session: DbSession, _: StationsAdmin
+) -> MedicalInstitutionOut:
     return await service.update_institution(session, code, body)
 
 
@@ -345,7 +345,7 @@ async def put_inventory(
     responses=problems(401, 403, 404, 422),
 )
 async def get_inventory(
-    code: Code, session: ReadSession, principal: PharmacyClient, page: Pagination
+    code: Code, session: ReadSession, principal: PharmacyClient, page: PageByCode
 ) -> Page[InventoryRowOut]:
     await service.own_pharmacy(session, principal, code)
     rows = await inventory_page(session, code, page.after, page.limit + 1)
@@ -421,7 +421,7 @@ async def station_queue(
     station_id: int,
     session: ReadSession,
     principal: StationClient,
-    page: Pagination,
+    page: PageById,
     status: VideoStatus | None = VideoStatus.queued,
 ) -> Page[VideoRequestOut]:
     rows = await service.station_queue(
@@ -439,7 +439,7 @@ async def station_queue(
     responses=problems(401, 403, 422),
 )
 async def my_video_requests(
-    session: ReadSession, principal: PersonApp, page: Pagination
+    session: ReadSession, principal: PersonApp, page: PageById
 ) -> Page[VideoRequestOut]:
     assert principal.person_id is not None
     rows = await service.person_requests(session, principal.person_id, page.after, page.limit + 1)

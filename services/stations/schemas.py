@@ -16,6 +16,7 @@ from services.stations.domain.codes import (
 from services.stations.domain.geo import TravelMode
 from services.stations.domain.video import VideoStatus
 from shared.money import Money
+from shared.schemas import Id, StrictModel, Text
 from shared.validators import RegionCode
 
 InstitutionCode = Annotated[
@@ -36,7 +37,7 @@ class ServiceItemOut(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
         json_schema_extra={
-            "example": {"code": "SI03", "name": "异地就医备案", "online": True, "scheme": "both"}
+            "examples": [{"code": "SI03", "name": "异地就医备案", "online": True, "scheme": "both"}]
         },
     )
 
@@ -49,15 +50,17 @@ class ServiceItemOut(BaseModel):
 class StationTypeOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "code": "township",
-                "name": "乡镇（街道）医保服务站",
-                "level": "township",
-                "items": ["SI03", "SI22"],
-                "employee_items": 1,
-                "resident_items": 2,
-                "assumed": False,
-            }
+            "examples": [
+                {
+                    "code": "township",
+                    "name": "乡镇（街道）医保服务站",
+                    "level": "township",
+                    "items": ["SI03", "SI22"],
+                    "employee_items": 1,
+                    "resident_items": 2,
+                    "assumed": False,
+                }
+            ]
         }
     )
 
@@ -74,15 +77,17 @@ class RegionOut(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
         json_schema_extra={
-            "example": {
-                "code": "371602001001",
-                "name": "市中街道第1社区",
-                "level": "village",
-                "parent_code": "371602001",
-                "lat": 37.44,
-                "lon": 118.03,
-                "population": 1830,
-            }
+            "examples": [
+                {
+                    "code": "371602001001",
+                    "name": "市中街道第1社区",
+                    "level": "village",
+                    "parent_code": "371602001",
+                    "lat": 37.44,
+                    "lon": 118.03,
+                    "population": 1830,
+                }
+            ]
         },
     )
 
@@ -98,28 +103,30 @@ class RegionOut(BaseModel):
 # --- stations --------------------------------------------------------------------------------
 
 
-class StationCreate(BaseModel):
+class StationCreate(StrictModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "name": "市中街道医保服务站",
-                "station_type": "township",
-                "region_code": "371602001",
-                "lat": 37.44,
-                "lon": 118.03,
-                "opening_hours": "Mo-Fr 08:30-12:00,13:30-17:30",
-                "phone": "0543-3161234",
-            }
+            "examples": [
+                {
+                    "name": "市中街道医保服务站",
+                    "station_type": "township",
+                    "region_code": "371602001",
+                    "lat": 37.44,
+                    "lon": 118.03,
+                    "opening_hours": "Mo-Fr 08:30-12:00,13:30-17:30",
+                    "phone": "0543-3161234",
+                }
+            ]
         }
     )
 
-    name: str = Field(min_length=1, max_length=200)
-    station_type: str = Field(min_length=1, max_length=30)
+    name: Text = Field(min_length=1, max_length=200)
+    station_type: str = Field(pattern=r"^[a-z_]{1,30}$", examples=["township"])
     region_code: RegionCode
     lat: Latitude
     lon: Longitude
-    address: str | None = Field(None, max_length=300)
-    opening_hours: str = Field("Mo-Fr 08:30-12:00,13:30-17:30", max_length=200)
+    address: Text | None = Field(None, max_length=300)
+    opening_hours: Text = Field("Mo-Fr 08:30-12:00,13:30-17:30", max_length=200)
     phone: str | None = Field(None, pattern=r"^\+?[0-9\-]{5,30}$")
     items: list[ItemCode] | None = Field(
         None, description="Items handled; omitted, the station type's duties", max_length=100
@@ -130,20 +137,22 @@ class StationCreate(BaseModel):
 class StationOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "station_id": 1,
-                "name": "市中街道医保服务站",
-                "station_type": "township",
-                "level": "township",
-                "region_code": "371602001",
-                "lat": 37.44,
-                "lon": 118.03,
-                "address": "滨州市滨城区市中街道",
-                "opening_hours": "Mo-Fr 08:30-12:00,13:30-17:30",
-                "phone": "0543-3161234",
-                "institution_code": None,
-                "items": ["SI03", "SI22"],
-            }
+            "examples": [
+                {
+                    "station_id": 1,
+                    "name": "市中街道医保服务站",
+                    "station_type": "township",
+                    "level": "township",
+                    "region_code": "371602001",
+                    "lat": 37.44,
+                    "lon": 118.03,
+                    "address": "滨州市滨城区市中街道",
+                    "opening_hours": "Mo-Fr 08:30-12:00,13:30-17:30",
+                    "phone": "0543-3161234",
+                    "institution_code": None,
+                    "items": ["SI03", "SI22"],
+                }
+            ]
         }
     )
 
@@ -178,27 +187,29 @@ class NearbyStation(BaseModel):
 class NearbyStations(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "item": "SI03",
-                "mode": "walk",
-                "minutes": 15,
-                "reach_m": 961.5,
-                "items": [
-                    {
-                        "station_id": 1,
-                        "name": "市中街道医保服务站",
-                        "station_type": "township",
-                        "level": "township",
-                        "region_code": "371602001",
-                        "lat": 37.44,
-                        "lon": 118.03,
-                        "opening_hours": "Mo-Fr 08:30-12:00,13:30-17:30",
-                        "phone": "0543-3161234",
-                        "distance_m": 212.4,
-                        "travel_minutes": 3.3,
-                    }
-                ],
-            }
+            "examples": [
+                {
+                    "item": "SI03",
+                    "mode": "walk",
+                    "minutes": 15,
+                    "reach_m": 961.5,
+                    "items": [
+                        {
+                            "station_id": 1,
+                            "name": "市中街道医保服务站",
+                            "station_type": "township",
+                            "level": "township",
+                            "region_code": "371602001",
+                            "lat": 37.44,
+                            "lon": 118.03,
+                            "opening_hours": "Mo-Fr 08:30-12:00,13:30-17:30",
+                            "phone": "0543-3161234",
+                            "distance_m": 212.4,
+                            "travel_minutes": 3.3,
+                        }
+                    ],
+                }
+            ]
         }
     )
 
@@ -216,27 +227,29 @@ class UncoveredVillage(BaseModel):
     population: int
 
 
-class CoverageOut(BaseModel):
+class ServiceCoverageOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "item": "SI26",
-                "mode": "walk",
-                "minutes": 15,
-                "villages": 1760,
-                "villages_uncovered": 1,
-                "population": 2400000,
-                "population_covered": 2398200,
-                "covered_share": 0.99925,
-                "uncovered": [
-                    {
-                        "code": "371602011005",
-                        "name": "里则街道第5社区",
-                        "township_code": "371602011",
-                        "population": 1800,
-                    }
-                ],
-            }
+            "examples": [
+                {
+                    "item": "SI26",
+                    "mode": "walk",
+                    "minutes": 15,
+                    "villages": 1760,
+                    "villages_uncovered": 1,
+                    "population": 2400000,
+                    "population_covered": 2398200,
+                    "covered_share": 0.99925,
+                    "uncovered": [
+                        {
+                            "code": "371602011005",
+                            "name": "里则街道第5社区",
+                            "township_code": "371602011",
+                            "population": 1800,
+                        }
+                    ],
+                }
+            ]
         }
     )
 
@@ -254,23 +267,25 @@ class CoverageOut(BaseModel):
 # --- institutions ----------------------------------------------------------------------------
 
 
-class InstitutionCreate(BaseModel):
+class MedicalInstitutionCreate(StrictModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "code": "H37160200001",
-                "name": "滨州市人民医院",
-                "kind": "hospital",
-                "tier": 3,
-                "region_code": "371602",
-                "lat": 37.45,
-                "lon": 118.0,
-            }
+            "examples": [
+                {
+                    "code": "H37160200001",
+                    "name": "滨州市人民医院",
+                    "kind": "hospital",
+                    "tier": 3,
+                    "region_code": "371602",
+                    "lat": 37.45,
+                    "lon": 118.0,
+                }
+            ]
         }
     )
 
     code: InstitutionCode
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     kind: InstitutionKind
     tier: int | None = Field(None, ge=1, le=3, description="Hospitals: 1, 2 or 3; pharmacies none")
     region_code: RegionCode
@@ -279,28 +294,30 @@ class InstitutionCreate(BaseModel):
     designated: bool = True
 
 
-class InstitutionUpdate(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"designated": False}})
+class MedicalInstitutionUpdate(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"designated": False}]})
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Text | None = Field(None, min_length=1, max_length=200)
     tier: int | None = Field(None, ge=1, le=3)
     designated: bool | None = None
 
 
-class InstitutionOut(BaseModel):
+class MedicalInstitutionOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "code": "H37160200001",
-                "name": "滨州市人民医院",
-                "kind": "hospital",
-                "tier": 3,
-                "region_code": "371602",
-                "lat": 37.45,
-                "lon": 118.0,
-                "offsite": False,
-                "designated": True,
-            }
+            "examples": [
+                {
+                    "code": "H37160200001",
+                    "name": "滨州市人民医院",
+                    "kind": "hospital",
+                    "tier": 3,
+                    "region_code": "371602",
+                    "lat": 37.45,
+                    "lon": 118.0,
+                    "offsite": False,
+                    "designated": True,
+                }
+            ]
         }
     )
 
@@ -324,10 +341,10 @@ def _not_negative(value: Decimal) -> Decimal:
     return value
 
 
-class InventoryRowIn(BaseModel):
+class InventoryRowIn(StrictModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"example": {"drug_code": "XA0001", "price": "12.50", "stock": 40}},
+        json_schema_extra={"examples": [{"drug_code": "XA0001", "price": "12.50", "stock": 40}]},
     )
 
     drug_code: DrugCode
@@ -338,14 +355,16 @@ class InventoryRowIn(BaseModel):
 class InventoryRowOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "drug_code": "XA0001",
-                "price": "12.50",
-                "stock": 40,
-                "payment_standard": "11.80",
-                "above_payment_standard": True,
-                "updated_at": "2026-11-23T12:00:00Z",
-            }
+            "examples": [
+                {
+                    "drug_code": "XA0001",
+                    "price": "12.50",
+                    "stock": 40,
+                    "payment_standard": "11.80",
+                    "above_payment_standard": True,
+                    "updated_at": "2026-11-23T12:00:00Z",
+                }
+            ]
         }
     )
 
@@ -368,21 +387,23 @@ class FlaggedRow(BaseModel):
 class InventoryUpsertOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "pharmacy_code": "P37160200007",
-                "applied": 2,
-                "created": 1,
-                "updated": 1,
-                "flagged": [
-                    {
-                        "row": 0,
-                        "drug_code": "XA0001",
-                        "price": "12.50",
-                        "payment_standard": "11.80",
-                        "above_payment_standard": True,
-                    }
-                ],
-            }
+            "examples": [
+                {
+                    "pharmacy_code": "P37160200007",
+                    "applied": 2,
+                    "created": 1,
+                    "updated": 1,
+                    "flagged": [
+                        {
+                            "row": 0,
+                            "drug_code": "XA0001",
+                            "price": "12.50",
+                            "payment_standard": "11.80",
+                            "above_payment_standard": True,
+                        }
+                    ],
+                }
+            ]
         }
     )
 
@@ -410,25 +431,27 @@ class NearbyPharmacy(BaseModel):
 class NearbyPharmacies(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "drug_code": "XA0001",
-                "radius_m": 20000,
-                "items": [
-                    {
-                        "code": "P37160200007",
-                        "name": "滨城区第7医保定点药店",
-                        "region_code": "371602003",
-                        "lat": 37.44,
-                        "lon": 118.0,
-                        "distance_m": 812.3,
-                        "drug_code": "XA0001",
-                        "price": "11.50",
-                        "stock": 40,
-                        "payment_standard": "11.80",
-                        "above_payment_standard": False,
-                    }
-                ],
-            }
+            "examples": [
+                {
+                    "drug_code": "XA0001",
+                    "radius_m": 20000,
+                    "items": [
+                        {
+                            "code": "P37160200007",
+                            "name": "滨城区第7医保定点药店",
+                            "region_code": "371602003",
+                            "lat": 37.44,
+                            "lon": 118.0,
+                            "distance_m": 812.3,
+                            "drug_code": "XA0001",
+                            "price": "11.50",
+                            "stock": 40,
+                            "payment_standard": "11.80",
+                            "above_payment_standard": False,
+                        }
+                    ],
+                }
+            ]
         }
     )
 
@@ -440,29 +463,31 @@ class NearbyPharmacies(BaseModel):
 # --- video service ---------------------------------------------------------------------------
 
 
-class VideoRequestCreate(BaseModel):
+class VideoRequestCreate(StrictModel):
     model_config = ConfigDict(
-        json_schema_extra={"example": {"item_code": "SI05", "note": "异地住院手工报销"}}
+        json_schema_extra={"examples": [{"item_code": "SI05", "note": "异地住院手工报销"}]}
     )
 
     item_code: ItemCode
-    note: str | None = Field(None, max_length=500)
+    note: Text | None = Field(None, max_length=500)
 
 
 class VideoRequestOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {
-                "request_id": 12,
-                "person_id": 3,
-                "station_id": 1,
-                "item_code": "SI05",
-                "status": "queued",
-                "note": "异地住院手工报销",
-                "created_at": "2026-11-23T12:00:00Z",
-                "accepted_at": None,
-                "completed_at": None,
-            }
+            "examples": [
+                {
+                    "request_id": 12,
+                    "person_id": 3,
+                    "station_id": 1,
+                    "item_code": "SI05",
+                    "status": "queued",
+                    "note": "异地住院手工报销",
+                    "created_at": "2026-11-23T12:00:00Z",
+                    "accepted_at": None,
+                    "completed_at": None,
+                }
+            ]
         }
     )
 
@@ -477,14 +502,31 @@ class VideoRequestOut(BaseModel):
     completed_at: datetime | None
 
 
-class HandledItemCreate(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"item_code": "SI03", "person_id": 3}})
+class HandledItemCreate(StrictModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"item_code": "SI03", "person_id": 3}]}
+    )
 
     item_code: ItemCode
-    person_id: int | None = Field(None, ge=1)
+    person_id: Id | None = None
 
 
 class HandledItemOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "handled_id": 31,
+                    "station_id": 1,
+                    "item_code": "SI03",
+                    "channel": "counter",
+                    "person_id": 3,
+                    "handled_at": "2026-11-23T12:00:00Z",
+                }
+            ]
+        }
+    )
+
     handled_id: int
     station_id: int
     item_code: str
@@ -496,7 +538,7 @@ class HandledItemOut(BaseModel):
 class HandledCount(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {"month": "2026-11", "item_code": "SI03", "channel": "video", "count": 4}
+            "examples": [{"month": "2026-11", "item_code": "SI03", "channel": "video", "count": 4}]
         }
     )
 

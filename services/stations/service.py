@@ -36,19 +36,19 @@ from services.stations.repository import (
     upsert_inventory,
 )
 from services.stations.schemas import (
-    CoverageOut,
     FlaggedRow,
     HandledCount,
     HandledItemOut,
-    InstitutionCreate,
-    InstitutionOut,
-    InstitutionUpdate,
     InventoryRowIn,
     InventoryUpsertOut,
+    MedicalInstitutionCreate,
+    MedicalInstitutionOut,
+    MedicalInstitutionUpdate,
     NearbyPharmacies,
     NearbyPharmacy,
     NearbyStation,
     NearbyStations,
+    ServiceCoverageOut,
     StationCreate,
     StationOut,
     StationTypeOut,
@@ -206,7 +206,7 @@ async def coverage(
     minutes: float,
     item: str | None,
     limit: int,
-) -> CoverageOut:
+) -> ServiceCoverageOut:
     """The 15-minute service circle as a figure: villages with no station in reach."""
     await _require_item(session, item)
     villages = await CatalogRepository(session).villages()
@@ -219,7 +219,7 @@ async def coverage(
     result = geo.coverage([v.place() for v in villages], stations, mode, minutes, model)
     by_code = {v.code: v for v in villages}
     uncovered = sorted(result.uncovered, key=lambda p: (-p.population, p.code))
-    return CoverageOut(
+    return ServiceCoverageOut(
         item=item,
         mode=mode,
         minutes=minutes,
@@ -243,8 +243,8 @@ async def coverage(
 # --- institutions ----------------------------------------------------------------------------
 
 
-def institution_out(institution: Institution) -> InstitutionOut:
-    return InstitutionOut(
+def institution_out(institution: Institution) -> MedicalInstitutionOut:
+    return MedicalInstitutionOut(
         code=institution.code,
         name=institution.name,
         kind=InstitutionKind(institution.kind),
@@ -257,7 +257,9 @@ def institution_out(institution: Institution) -> InstitutionOut:
     )
 
 
-async def create_institution(session: AsyncSession, data: InstitutionCreate) -> InstitutionOut:
+async def create_institution(
+    session: AsyncSession, data: MedicalInstitutionCreate
+) -> MedicalInstitutionOut:
     errors = [
         {"field": f"body.{field}", "message": message}
         for field, message in problems_with(data.code, data.kind, data.tier, data.region_code)
@@ -295,8 +297,8 @@ async def get_institution(session: AsyncSession, code: str) -> Institution:
 
 
 async def update_institution(
-    session: AsyncSession, code: str, data: InstitutionUpdate
-) -> InstitutionOut:
+    session: AsyncSession, code: str, data: MedicalInstitutionUpdate
+) -> MedicalInstitutionOut:
     institution = await get_institution(session, code)
     if data.tier is not None and institution.kind != InstitutionKind.hospital:
         raise Unprocessable("a pharmacy has no tier", field="body.tier")

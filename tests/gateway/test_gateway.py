@@ -225,7 +225,7 @@ async def test_a_disabled_clients_tokens_are_refused_before_they_expire(gateway,
         },
     )
     assert new_token.status_code == 401
-    unknown = await gateway.post("/auth/clients/nobody-000/disable", headers=auth("admin"))
+    unknown = await gateway.post("/auth/clients/admin-000000000000/disable", headers=auth("admin"))
     assert unknown.status_code == 404
 
 

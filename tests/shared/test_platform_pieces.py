@@ -9,14 +9,20 @@ from shared import regions
 from shared.errors import ProblemError
 from shared.http import BreakerState, CircuitBreaker
 from shared.money import round_money
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import decode_cursor, encode_cursor, id_key, paging
 
 
 def test_cursor_round_trip_and_garbage_is_a_422():
     assert decode_cursor(encode_cursor([42, "x"])) == [42, "x"]
-    with pytest.raises(ProblemError) as caught:
-        decode_cursor("%%%")
-    assert caught.value.status == 422
+    by_id = paging(id_key)
+    assert by_id(limit=5, cursor=encode_cursor(42)).after == 42
+    for garbage in ("%%%", "Mw===", "bm90IGpzb24"):  # not base64url; padded; not JSON
+        with pytest.raises(ProblemError) as caught:
+            by_id(limit=5, cursor=garbage)
+        assert caught.value.status == 422
+        assert caught.value.errors == [
+            {"field": "query.cursor", "message": "the cursor is not one this list gave out"}
+        ]
 
 
 def test_breaker_opens_after_threshold_then_half_opens_one_probe():

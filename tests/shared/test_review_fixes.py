@@ -15,7 +15,7 @@ from shared.errors import ProblemError, install_error_handlers
 from shared.http import CircuitBreaker
 from shared.logging import JsonFormatter
 from shared.middleware import RequestContextMiddleware
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import code_key, encode_cursor, id_key, paging
 from shared.validators import InvalidIdentifier, validate_id_number, validate_region_code
 
 
@@ -68,10 +68,17 @@ def test_non_ascii_digits_are_not_id_numbers(value):
         validate_region_code("３７１６０２")
 
 
-@pytest.mark.parametrize("key", [{"a": 1}, [], [[1]], None, True])
+@pytest.mark.parametrize("key", [{"a": 1}, [], [[1]], None, True, "3", 0, 2**63, 1.5])
 def test_cursors_of_other_shapes_are_refused(key):
     with pytest.raises(ProblemError) as caught:
-        decode_cursor(encode_cursor(key))
+        paging(id_key)(limit=5, cursor=encode_cursor(key))
+    assert caught.value.status == 422
+
+
+@pytest.mark.parametrize("key", [3, "", "a\x00b", ["a"], None])
+def test_code_cursors_of_other_shapes_are_refused(key):
+    with pytest.raises(ProblemError) as caught:
+        paging(code_key)(limit=5, cursor=encode_cursor(key))
     assert caught.value.status == 422
 
 

@@ -9,23 +9,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
+
+from shared.schemas import Choice
 
 
-class Severity(StrEnum):
+class Severity(Choice):
     minor = "minor"
     major = "major"
     critical = "critical"
 
 
-class Result(StrEnum):
+class Result(Choice):
     passed = "pass"
     rectify = "rectify"
     """Passed with findings to rectify by a deadline (限期整改)."""
     failed = "fail"
 
 
-class Rating(StrEnum):
+class Rating(Choice):
     A = "A"
     B = "B"
     C = "C"

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+
+from shared.schemas import Choice
 
 
-class State(StrEnum):
+class State(Choice):
     draft = "draft"
     submitted = "submitted"
     returned = "returned"
@@ -25,7 +26,7 @@ class State(StrEnum):
     deregistered = "deregistered"
 
 
-class Action(StrEnum):
+class Action(Choice):
     submit = "submit"
     return_ = "return"
     resubmit = "resubmit"
@@ -38,7 +39,7 @@ class Action(StrEnum):
     deregister = "deregister"
 
 
-class Role(StrEnum):
+class Role(Choice):
     operator = "operator"
     """The institution itself (childcare_operator client)."""
     reviewer = "reviewer"

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from enum import StrEnum
+
+from shared.schemas import Choice
 
 
-class Nature(StrEnum):
+class Nature(Choice):
     non_profit = "non_profit"
     for_profit = "for_profit"
 
 
-class RegistrationAuthority(StrEnum):
+class RegistrationAuthority(Choice):
     civil_affairs = "civil_affairs"
     """民政部门 (private non-enterprise units)."""
     staffing_office = "staffing_office"
@@ -20,7 +21,7 @@ class RegistrationAuthority(StrEnum):
     """市场监管部门 (companies)."""
 
 
-class Form(StrEnum):
+class Form(Choice):
     standalone = "standalone"
     kindergarten_class = "kindergarten_class"
     """托班 of a kindergarten: ages 2-3 only."""
@@ -30,7 +31,7 @@ class Form(StrEnum):
     chain_brand = "chain_brand"
 
 
-class AgeGroup(StrEnum):
+class AgeGroup(Choice):
     infant = "infant"
     """0-1 year."""
     toddler = "toddler"
@@ -39,14 +40,14 @@ class AgeGroup(StrEnum):
     """2-3 years."""
 
 
-class ServiceMode(StrEnum):
+class ServiceMode(Choice):
     full_day = "full_day"
     half_day = "half_day"
     hourly = "hourly"
     temporary = "temporary"
 
 
-class FeePeriod(StrEnum):
+class FeePeriod(Choice):
     month = "month"
     day = "day"
     hour = "hour"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from enum import StrEnum
+
+from shared.schemas import Choice
 
 HEALTH_CHECK_INTERVAL = timedelta(days=365)
 
 
-class StaffRole(StrEnum):
+class StaffRole(Choice):
     director = "director"
     caregiver = "caregiver"
     health_worker = "health_worker"
@@ -16,7 +17,7 @@ class StaffRole(StrEnum):
     security = "security"
 
 
-class InspectionLevel(StrEnum):
+class InspectionLevel(Choice):
     city = "city"
     county = "county"
     township = "township"

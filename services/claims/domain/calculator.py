@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 
 from services.claims.domain.policy import (
     CriticalIllnessRules,
@@ -21,12 +20,13 @@ from services.claims.domain.policy import (
     VisitType,
 )
 from shared.money import round_money
+from shared.schemas import Choice
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
 
 
-class Category(StrEnum):
+class Category(Choice):
     """Catalog class 甲 (A), 乙 (B), 丙 (C)."""
 
     A = "A"

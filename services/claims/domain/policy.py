@@ -7,28 +7,31 @@ version with an ``effective_from`` date, never a code change.
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, Strict, model_validator
 
-Rate = Annotated[Decimal, Field(ge=0, le=1, description="A share, e.g. 0.85")]
-Amount = Annotated[Decimal, Field(ge=0, description="Yuan")]
+from shared.schemas import Choice, DecimalText, StrictModel
+
+Rate = Annotated[DecimalText, Field(ge=0, le=1, description="A share, e.g. 0.85")]
+Amount = Annotated[DecimalText, Field(ge=0, le=100_000_000, description="Yuan")]
+Tier = Annotated[int, Strict(False), Field(ge=1, le=3)]
+"""A hospital tier, a key of a JSON object (so a string there: "1")."""
 
 
-class VisitType(StrEnum):
+class VisitType(Choice):
     general_outpatient = "general_outpatient"
     two_disease = "two_disease"
     chronic = "chronic"
     inpatient = "inpatient"
 
 
-class Scheme(StrEnum):
+class Scheme(Choice):
     employee = "employee"
     resident = "resident"
 
 
-class _Frozen(BaseModel):
+class _Frozen(StrictModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -85,14 +88,14 @@ class SchemeRules(_Frozen):
     chronic_cap_per_disease: Amount | None = Field(
         description="None: chronic visits share the basic (inpatient) annual cap"
     )
-    inpatient_segments: dict[int, list[Segment]] = Field(description="Per tier 1, 2, 3")
-    inpatient_deductible: dict[int, Amount] = Field(description="Per admission, per tier")
+    inpatient_segments: dict[Tier, list[Segment]] = Field(description="Per tier 1, 2, 3")
+    inpatient_deductible: dict[Tier, Amount] = Field(description="Per admission, per tier")
     deductible_free_from_admission: int | None = Field(
-        ge=1, description="From this admission of the year on, no deductible (None: never)"
+        ge=1, le=1000, description="From this admission of the year on, no deductible (None: never)"
     )
     basic_annual_cap: Amount
     retiree_bonus: Rate
-    retiree_bonus_visit_types: list[VisitType]
+    retiree_bonus_visit_types: list[VisitType] = Field(max_length=4)
     max_rate: Rate
     two_disease: TwoDiseaseRules | None
     large_amount_subsidy: LargeAmountRules | None

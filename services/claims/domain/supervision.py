@@ -6,12 +6,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 
 from services.claims.domain.policy import VisitType
+from shared.schemas import Choice
 
 
-class FlagKind(StrEnum):
+class FlagKind(Choice):
     duplicate_items = "duplicate_items"
     """The same items billed twice for a person on one day."""
     daily_limit = "daily_limit"

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from shared.schemas import Choice
 
 
-class TransferState(StrEnum):
+class TransferState(Choice):
     requested = "requested"
     approved = "approved"
     rejected = "rejected"
     completed = "completed"
 
 
-class TransferAction(StrEnum):
+class TransferAction(Choice):
     approve = "approve"
     reject = "reject"
     complete = "complete"

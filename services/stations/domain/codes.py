@@ -4,15 +4,15 @@ county code + a 5-digit sequence, e.g. H37160200001 (DOMAIN.md section 1)."""
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 
 from shared.regions import is_in_city
+from shared.schemas import Choice
 
 INSTITUTION_CODE_PATTERN = r"^[HP]\d{11}$"
 _CODE = re.compile(INSTITUTION_CODE_PATTERN)
 
 
-class InstitutionKind(StrEnum):
+class InstitutionKind(Choice):
     hospital = "hospital"
     pharmacy = "pharmacy"
 

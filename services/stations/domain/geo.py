@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 from typing import TypeVar
+
+from shared.schemas import Choice
 
 EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius (IUGG), the sphere the haversine formula assumes."""
@@ -21,7 +22,7 @@ BOX_MARGIN_DEG = 1e-6
 """Widens every bounding box by ~0.1 m so float rounding never drops a point on its edge."""
 
 
-class TravelMode(StrEnum):
+class TravelMode(Choice):
     walk = "walk"
     bicycle = "bicycle"
     car = "car"

@@ -3,17 +3,17 @@ completed (the item counts as handled by the station) or cancelled before it is 
 
 from __future__ import annotations
 
-from enum import StrEnum
+from shared.schemas import Choice
 
 
-class VideoStatus(StrEnum):
+class VideoStatus(Choice):
     queued = "queued"
     accepted = "accepted"
     completed = "completed"
     cancelled = "cancelled"
 
 
-class VideoAction(StrEnum):
+class VideoAction(Choice):
     accept = "accept"
     complete = "complete"
     cancel = "cancel"

@@ -44,7 +44,7 @@ async def test_upsert_read_back_and_flag_above_payment_standard(stations, auth):
     rows = [
         {"drug_code": "XA0001", "price": "1.20", "stock": 10},  # standard 1.50
         {"drug_code": "XA0002", "price": "2.60", "stock": 0},  # standard 2.50: above
-        {"drug_code": "TB00001", "price": 30, "stock": 5},  # no standard
+        {"drug_code": "TB00001", "price": "30", "stock": 5},  # no standard
     ]
     r = await stations.put(_url(code), json=rows, headers=auth("pharmacy", code))
     assert r.status_code == 200, r.text
