@@ -44,6 +44,27 @@ _SWAGGER_ASSETS = str(resources.files("fastapi_offline") / "static")
 """Swagger UI 5 (OpenAPI 3.1), packaged by fastapi-offline."""
 
 
+class TokenRequest(BaseModel):
+    """OAuth2 client credentials, form-encoded (its fields arrive as text)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": "pharmacy-1a2b3c4d5e6f",
+                    "client_secret": "tq3Zk2Vv0m1Yp8Jd4Rr6Wc9Xs5Lb7Ne2",
+                }
+            ]
+        }
+    )
+
+    grant_type: Literal["client_credentials"]
+    client_id: str = Field(pattern=CLIENT_ID_PATTERN)
+    client_secret: Text = Field(min_length=1, max_length=256)
+    person_id: Id | None = Field(None, description="App clients: the person to act for")
+
+
 class TokenResponse(BaseModel):
     """An access token (OAuth2 client credentials)."""
 
@@ -147,16 +168,11 @@ auth_router = APIRouter(prefix="/auth", tags=["auth"])
     operation_id="tokens_issue",
 )
 async def issue_token(
-    session: DbSession,
-    signer: Signer,
-    grant_type: Annotated[
-        str, Form(pattern="^client_credentials$", examples=["client_credentials"])
-    ],
-    client_id: Annotated[str, Form(pattern=CLIENT_ID_PATTERN)],
-    client_secret: Annotated[Text, Form(min_length=1, max_length=256)],
-    person_id: Annotated[Id | None, Form(description="App clients: the person to act for")] = None,
+    form: Annotated[TokenRequest, Form()], session: DbSession, signer: Signer
 ) -> TokenResponse:
-    principal = await service.authenticate(session, client_id, client_secret, person_id)
+    principal = await service.authenticate(
+        session, form.client_id, form.client_secret, form.person_id
+    )
     return TokenResponse(
         access_token=signer.issue(principal),
         expires_in=signer.lifetime,

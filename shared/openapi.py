@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
 from shared.errors import Problem, problem_declaration
@@ -58,15 +58,28 @@ def shape_statuses(operation: dict[str, Any]) -> list[int]:
     return statuses
 
 
+def _page_example(components: dict[str, Any], schema: dict[str, Any]) -> None:
+    """A page's example is one of its items' and no next page (:class:`shared.pagination.Page`)."""
+    items = schema.get("properties", {}).get("items", {}).get("items", {})
+    if set(schema.get("properties", ())) != {"items", "next_cursor"} or "$ref" not in items:
+        return
+    item = components[items["$ref"].removeprefix(_REF.format(model=""))]
+    if "examples" in item and "examples" not in schema:
+        schema["examples"] = [{"items": item["examples"][:1], "next_cursor": None}]
+
+
 def finish(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     components = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_VALIDATION:
         components.pop(name, None)
     add_schemas(components, Problem)
-    for route in app.routes:
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
         if isinstance(route, APIRoute) and isinstance(route.openapi_extra, HandRead):
             for model in route.openapi_extra.models:
                 add_schemas(components, model)
+    for schema in components.values():
+        _page_example(components, schema)
     for _, _, operation in operations(document):
         responses = operation.setdefault("responses", {})
         for status in shape_statuses(operation):

@@ -23,4 +23,26 @@ def create_app(
         settings=settings,
         transports=transports,
         description="Filing, staff and bans, inspections and public disclosure of childcare.",
+        tags=[
+            {
+                "name": "childcare institutions",
+                "description": "Childcare institutions (托育机构) and their particulars",
+            },
+            {
+                "name": "childcare filings",
+                "description": "The filing (备案) of a childcare institution and its transitions",
+            },
+            {
+                "name": "childcare staff and bans",
+                "description": "Staff of childcare institutions and the lifetime ban list",
+            },
+            {
+                "name": "childcare supervision",
+                "description": "Inspections, double-random draws, credit ratings, statistics",
+            },
+            {
+                "name": "childcare disclosure",
+                "description": "What the public sees of filed institutions (no token)",
+            },
+        ],
     )

@@ -59,11 +59,11 @@ from shared.pagination import (
 )
 
 router = APIRouter(prefix="/childcare/v1")
-TAG_INSTITUTIONS: list[str | Enum] = ["institutions"]
-TAG_FILINGS: list[str | Enum] = ["filings"]
-TAG_STAFF: list[str | Enum] = ["staff and bans"]
-TAG_SUPERVISION: list[str | Enum] = ["supervision"]
-TAG_PUBLIC: list[str | Enum] = ["public disclosure"]
+TAG_INSTITUTIONS: list[str | Enum] = ["childcare institutions"]
+TAG_FILINGS: list[str | Enum] = ["childcare filings"]
+TAG_STAFF: list[str | Enum] = ["childcare staff and bans"]
+TAG_SUPERVISION: list[str | Enum] = ["childcare supervision"]
+TAG_PUBLIC: list[str | Enum] = ["childcare disclosure"]
 
 
 def _distance_and_id(value: object) -> tuple[float, int]:
@@ -86,6 +86,7 @@ PageByDistance = Annotated[PageParams[tuple[float, int]], Depends(paging(_distan
 
 @router.post(
     "/institutions",
+    operation_id="childcare_institutions_create",
     summary="Register a childcare institution (its filing starts as a draft)",
     status_code=201,
     response_model=ChildcareInstitutionOut,
@@ -102,6 +103,7 @@ async def create_institution(
 
 @router.get(
     "/institutions",
+    operation_id="childcare_institutions_list",
     summary="List the institutions the caller may see",
     response_model=Page[InstitutionListItem],
     responses=problems(401, 403, 422),
@@ -138,6 +140,7 @@ async def list_institutions(
 
 @router.get(
     "/institutions/{institution_id}",
+    operation_id="childcare_institutions_get",
     summary="Read an institution and its filing",
     response_model=ChildcareInstitutionOut,
     responses=problems(401, 403, 404),
@@ -152,6 +155,7 @@ async def get_institution(
 
 @router.patch(
     "/institutions/{institution_id}",
+    operation_id="childcare_institutions_update",
     summary="Edit the particulars while the filing is a draft or returned",
     response_model=ChildcareInstitutionOut,
     responses=problems(401, 403, 404, 409, 422),
@@ -166,6 +170,7 @@ async def edit_institution(
 
 @router.put(
     "/institutions/{institution_id}/occupancy",
+    operation_id="childcare_occupancy_set",
     summary="Report the children enrolled per age group (drives the public vacancy)",
     response_model=ChildcareInstitutionOut,
     responses=problems(401, 403, 404, 409, 422),
@@ -181,6 +186,7 @@ async def set_occupancy(
 
 @router.put(
     "/institutions/{institution_id}/demonstration",
+    operation_id="childcare_demonstration_set",
     summary="Mark or unmark a demonstration institution (示范性托育机构)",
     response_model=ChildcareInstitutionOut,
     responses=problems(401, 403, 404, 422),
@@ -200,6 +206,7 @@ async def set_demonstration(
 
 @router.get(
     "/institutions/{institution_id}/filings",
+    operation_id="filings_get",
     summary="The filing's current state, number and the caller's next actions",
     response_model=FilingOut,
     responses=problems(401, 403, 404),
@@ -214,6 +221,7 @@ async def get_filing(
 
 @router.get(
     "/institutions/{institution_id}/filings/history",
+    operation_id="filings_history",
     summary="Every transition of the filing: who, when, why",
     response_model=FilingHistory,
     responses=problems(401, 403, 404),
@@ -237,6 +245,10 @@ _TRANSITION_DOCS: dict[Action, str] = {
 }
 
 
+_NO_REASON = TransitionIn()
+"""A transition's body may be left out: no reason given."""
+
+
 def _transition_route(
     action: Action,
 ) -> Callable[..., Awaitable[FilingOut]]:
@@ -244,10 +256,9 @@ def _transition_route(
         institution_id: int,
         session: DbSession,
         principal: ChildcareActor,
-        body: Annotated[TransitionIn | None, Body()] = None,
+        body: Annotated[TransitionIn, Body()] = _NO_REASON,
     ) -> FilingOut:
-        reason = body.reason if body is not None else None
-        filing = await service.transition(session, principal, institution_id, action, reason)
+        filing = await service.transition(session, principal, institution_id, action, body.reason)
         return service.filing_out(filing, principal)
 
     route.__name__ = f"filing_{action.name.rstrip('_')}"
@@ -263,12 +274,13 @@ for _action, _summary in _TRANSITION_DOCS.items():
         response_model=FilingOut,
         responses=problems(401, 403, 404, 409, 422),
         tags=TAG_FILINGS,
-        operation_id=f"childcare_filing_{_action.name.rstrip('_')}",
+        operation_id=f"filings_{_action.name.rstrip('_')}",
     )
 
 
 @router.post(
     "/institutions/{institution_id}/filings/change",
+    operation_id="filings_change",
     summary="File a change of an approved institution's particulars (operator)",
     response_model=FilingOut,
     responses=problems(401, 403, 404, 409, 422),
@@ -288,6 +300,7 @@ async def filing_change(
 
 @router.post(
     "/institutions/{institution_id}/staff",
+    operation_id="staff_hire",
     summary="Hire a member of staff (409 for someone on the lifetime ban list)",
     status_code=201,
     response_model=StaffOut,
@@ -303,6 +316,7 @@ async def hire_staff(
 
 @router.get(
     "/institutions/{institution_id}/staff",
+    operation_id="staff_list",
     summary="List staff (ID numbers masked); health_check_overdue=true lists overdue checks",
     response_model=Page[StaffListItem],
     responses=problems(401, 403, 404, 422),
@@ -333,6 +347,7 @@ async def list_staff(
 
 @router.get(
     "/institutions/{institution_id}/staff/{staff_id}",
+    operation_id="staff_get",
     summary="Read one member of staff in full",
     response_model=StaffOut,
     responses=problems(401, 403, 404),
@@ -347,6 +362,7 @@ async def get_staff(
 
 @router.patch(
     "/institutions/{institution_id}/staff/{staff_id}",
+    operation_id="staff_update",
     summary="Record a health check, training, or leaving",
     response_model=StaffOut,
     responses=problems(401, 403, 404, 422),
@@ -366,6 +382,7 @@ async def edit_staff(
 
 @router.post(
     "/bans",
+    operation_id="bans_create",
     summary="Add a person to the lifetime ban list; flags every institution employing them",
     status_code=201,
     response_model=BanOut,
@@ -378,6 +395,7 @@ async def create_ban(body: BanCreate, session: DbSession, principal: Admin) -> B
 
 @router.get(
     "/bans",
+    operation_id="bans_list",
     summary="The lifetime ban list (ID numbers masked)",
     response_model=Page[BanOut],
     responses=problems(401, 403, 422),
@@ -391,6 +409,7 @@ async def list_bans(session: DbSession, _: Reviewer, page: PageById) -> Page[Ban
 
 @router.get(
     "/ban-flags",
+    operation_id="ban_flags_list",
     summary="Institutions employing a banned person (a reviewer sees its region)",
     response_model=Page[BanFlagOut],
     responses=problems(401, 403, 422),
@@ -412,6 +431,7 @@ async def list_ban_flags(
 
 @router.post(
     "/inspectors",
+    operation_id="inspectors_create",
     summary="Add an inspector to the pool the double-random draw picks from",
     status_code=201,
     response_model=InspectorOut,
@@ -424,6 +444,7 @@ async def create_inspector(body: InspectorCreate, session: DbSession, _: Admin) 
 
 @router.get(
     "/inspectors",
+    operation_id="inspectors_list",
     summary="List inspectors (a reviewer sees its region's)",
     response_model=Page[InspectorOut],
     responses=problems(401, 403),
@@ -442,6 +463,7 @@ async def list_inspectors(
 
 @router.post(
     "/institutions/{institution_id}/inspections",
+    operation_id="inspections_create",
     summary="Record an inspection (city, county or township level) or a re-inspection",
     status_code=201,
     response_model=InspectionOut,
@@ -457,6 +479,7 @@ async def create_inspection(
 
 @router.get(
     "/institutions/{institution_id}/inspections",
+    operation_id="inspections_list",
     summary="An institution's inspections, latest first",
     response_model=Page[InspectionOut],
     responses=problems(401, 403, 404),
@@ -471,6 +494,7 @@ async def list_inspections(
 
 @router.post(
     "/draws",
+    operation_id="draws_create",
     summary="Make a double-random draw (双随机): institutions and inspectors of a region",
     status_code=201,
     response_model=DrawOut,
@@ -483,6 +507,7 @@ async def create_draw(body: DrawCreate, session: DbSession, principal: Reviewer)
 
 @router.get(
     "/draws/{draw_id}",
+    operation_id="draws_get",
     summary="Read a draw with its recorded seed",
     response_model=DrawOut,
     responses=problems(401, 403, 404),
@@ -494,6 +519,7 @@ async def get_draw(draw_id: int, session: DbSession, principal: Reviewer) -> Dra
 
 @router.get(
     "/draws/{draw_id}/check",
+    operation_id="draws_check",
     summary="Re-run the draw from its recorded seed and candidates",
     response_model=DrawCheck,
     responses=problems(401, 403, 404),
@@ -505,6 +531,7 @@ async def check_draw(draw_id: int, session: DbSession, principal: Reviewer) -> D
 
 @router.post(
     "/draws/{draw_id}/publish",
+    operation_id="draws_publish",
     summary="Publish the draw (一公开)",
     response_model=DrawOut,
     responses=problems(401, 403, 404, 409),
@@ -516,6 +543,7 @@ async def publish_draw(draw_id: int, session: DbSession, principal: Reviewer) ->
 
 @router.get(
     "/credit/ratings",
+    operation_id="credit_ratings_list",
     summary="Credit ratings of filed institutions, from their inspections",
     response_model=Page[CreditOut],
     responses=problems(401, 403, 422),
@@ -534,6 +562,7 @@ async def credit_ratings(
 
 @router.get(
     "/stats/counties",
+    operation_id="county_stats_get",
     summary="Per-county progress against the 2023 and 2025 targets",
     response_model=StatsOut,
     responses=problems(401, 403),
@@ -548,6 +577,7 @@ async def stats_counties(session: DbSession, _: Reviewer) -> StatsOut:
 
 @router.get(
     "/public/institutions",
+    operation_id="public_institutions_search",
     summary="Approved institutions near a point, nearest first (no token)",
     response_model=Page[PublicInstitution],
     responses=problems(422),
@@ -593,6 +623,7 @@ async def public_institutions(
 
 @router.get(
     "/public/draws",
+    operation_id="public_draws_list",
     summary="Published double-random draws (no token)",
     response_model=Page[PublicDraw],
     responses=problems(422),
@@ -632,5 +663,5 @@ for _which, _summary in (
         response_model=Page[CreditOut],
         responses=problems(422),
         tags=TAG_PUBLIC,
-        operation_id=f"childcare_public_{_which}_list",
+        operation_id=f"public_{_which}_list",
     )

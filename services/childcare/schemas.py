@@ -123,21 +123,18 @@ class FeeOut(BaseModel):
     period: FeePeriod
 
 
+_FILING_EXAMPLE: dict[str, Any] = {
+    "institution_id": 1,
+    "state": "approved",
+    "filing_number": "托备-371602-2026-0001",
+    "filed_on": "2026-11-23",
+    "version": 2,
+    "allowed_actions": ["change", "suspend", "deregister"],
+}
+
+
 class FilingOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "institution_id": 1,
-                    "state": "approved",
-                    "filing_number": "托备-371602-2026-0001",
-                    "filed_on": "2026-11-23",
-                    "version": 2,
-                    "allowed_actions": ["change", "suspend", "deregister"],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_FILING_EXAMPLE]})
 
     institution_id: int
     state: State
@@ -148,6 +145,42 @@ class FilingOut(BaseModel):
 
 
 class ChildcareInstitutionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "uscc": "91371602MA0000017G",
+                    "name": "小太阳托育园",
+                    "nature": "for_profit",
+                    "registration_authority": "market_regulation",
+                    "form": "standalone",
+                    "region_code": "371602001",
+                    "address": "滨城区黄河五路 100 号",
+                    "lat": 37.43,
+                    "lon": 118.02,
+                    "phone": "0543-3000000",
+                    "capacity": [
+                        {"age_group": "toddler", "capacity": 20, "enrolled": 12, "vacancy": 8}
+                    ],
+                    "service_modes": ["full_day"],
+                    "fees": [{"service_mode": "full_day", "amount": "1800.00", "period": "month"}],
+                    "facilities": {
+                        "indoor_area_m2": 400,
+                        "outdoor_area_m2": 200,
+                        "floor": 1,
+                        "has_kitchen": True,
+                        "has_health_room": False,
+                        "cctv": True,
+                        "fire_safety_approved": True,
+                    },
+                    "demonstration": False,
+                    "filing": _FILING_EXAMPLE,
+                }
+            ]
+        }
+    )
+
     id: int
     uscc: str
     name: str
@@ -168,6 +201,23 @@ class ChildcareInstitutionOut(BaseModel):
 
 
 class InstitutionListItem(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "小太阳托育园",
+                    "form": "standalone",
+                    "nature": "for_profit",
+                    "region_code": "371602001",
+                    "state": "approved",
+                    "filing_number": "托备-371602-2026-0001",
+                    "demonstration": False,
+                }
+            ]
+        }
+    )
+
     id: int
     name: str
     form: Form
@@ -185,6 +235,8 @@ class OccupancyIn(StrictModel):
 
 
 class DemonstrationIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"demonstration": True}]})
+
     demonstration: bool
 
 
@@ -227,6 +279,30 @@ class FilingEventOut(BaseModel):
 
 
 class FilingHistory(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "institution_id": 1,
+                    "state": "submitted",
+                    "events": [
+                        {
+                            "seq": 1,
+                            "action": "submit",
+                            "from_state": "draft",
+                            "to_state": "submitted",
+                            "role": "operator",
+                            "actor": "childcare-operator-1a2b3c4d5e6f",
+                            "reason": None,
+                            "details": None,
+                            "at": "2026-11-20T09:00:00Z",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     institution_id: int
     state: State
     events: list[FilingEventOut]
@@ -279,6 +355,29 @@ class StaffPatch(StrictModel):
 class StaffOut(BaseModel):
     """One member of staff, in full (for the institution itself and the bureau)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 4,
+                    "institution_id": 1,
+                    "id_number": "371602198001010013",
+                    "name": "张丽",
+                    "role": "caregiver",
+                    "qualification": "保育员(四级)",
+                    "phone": "13800000000",
+                    "health_check_on": "2026-03-01",
+                    "health_check_due_on": "2027-03-01",
+                    "health_check_overdue": False,
+                    "training_hours": 40,
+                    "last_training_on": "2026-05-10",
+                    "hired_on": "2025-09-01",
+                    "left_on": None,
+                }
+            ]
+        }
+    )
+
     id: int
     institution_id: int
     id_number: str
@@ -297,6 +396,27 @@ class StaffOut(BaseModel):
 
 class StaffListItem(BaseModel):
     """A member of staff in a list: ID number masked, no phone."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 4,
+                    "institution_id": 1,
+                    "id_number_masked": "371602********0013",
+                    "name": "张丽",
+                    "role": "caregiver",
+                    "qualification": "保育员(四级)",
+                    "health_check_on": "2026-03-01",
+                    "health_check_due_on": "2027-03-01",
+                    "health_check_overdue": False,
+                    "training_hours": 40,
+                    "hired_on": "2025-09-01",
+                    "left_on": None,
+                }
+            ]
+        }
+    )
 
     id: int
     institution_id: int
@@ -331,6 +451,21 @@ class BanCreate(StrictModel):
 
 
 class BanOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "id_number_masked": "371602********0011",
+                    "name": "某某",
+                    "reason": "虐待婴幼儿,法院判决",
+                    "banned_at": "2026-10-01T08:00:00Z",
+                    "flagged_institution_ids": [1],
+                }
+            ]
+        }
+    )
+
     id: int
     id_number_masked: str
     name: str
@@ -340,6 +475,25 @@ class BanOut(BaseModel):
 
 
 class BanFlagOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 6,
+                    "ban_id": 2,
+                    "institution_id": 1,
+                    "institution_name": "小太阳托育园",
+                    "region_code": "371602001",
+                    "staff_id": 4,
+                    "staff_name": "某某",
+                    "id_number_masked": "371602********0011",
+                    "created_at": "2026-10-01T08:00:00Z",
+                    "resolved_at": None,
+                }
+            ]
+        }
+    )
+
     id: int
     ban_id: int
     institution_id: int
@@ -369,7 +523,20 @@ class InspectorCreate(StrictModel):
 
 
 class InspectorOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "code": "INS-371602-09",
+                    "name": "刘洋",
+                    "region_code": "371602",
+                    "level": "county",
+                }
+            ]
+        },
+    )
 
     id: int
     code: str
@@ -419,6 +586,29 @@ class InspectionCreate(StrictModel):
 
 
 class InspectionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "institution_id": 1,
+                    "level": "county",
+                    "inspected_on": "2026-11-20",
+                    "inspector_ids": [1, 2],
+                    "result": "rectify",
+                    "findings": [
+                        {"item": "消防安全", "description": "灭火器过期", "severity": "major"}
+                    ],
+                    "max_severity": "major",
+                    "rectification_deadline": "2026-12-20",
+                    "rectified_on": None,
+                    "reinspection_of": None,
+                    "draw_id": None,
+                }
+            ]
+        }
+    )
+
     id: int
     institution_id: int
     level: InspectionLevel
@@ -456,6 +646,26 @@ class DrawCreate(StrictModel):
 
 
 class DrawOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "region_code": "371602",
+                    "seed": 20261123,
+                    "institution_count": 3,
+                    "inspector_count": 2,
+                    "candidate_institutions": 14,
+                    "candidate_inspectors": 6,
+                    "institution_ids": [1, 5, 9],
+                    "inspector_ids": [1, 2],
+                    "created_at": "2026-11-23T09:00:00Z",
+                    "published_at": None,
+                }
+            ]
+        }
+    )
+
     id: int
     region_code: str
     seed: int
@@ -470,6 +680,20 @@ class DrawOut(BaseModel):
 
 
 class DrawCheck(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "draw_id": 3,
+                    "seed": 20261123,
+                    "reproduced": True,
+                    "institution_ids": [1, 5, 9],
+                    "inspector_ids": [1, 2],
+                }
+            ]
+        }
+    )
+
     draw_id: int
     seed: int
     reproduced: bool
@@ -483,6 +707,21 @@ class PublicDrawInstitution(BaseModel):
 
 
 class PublicDraw(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "region_code": "371602",
+                    "seed": 20261123,
+                    "institutions": [{"id": 1, "name": "小太阳托育园"}],
+                    "inspectors": ["刘洋"],
+                    "published_at": "2026-11-24T09:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     region_code: str
     seed: int
@@ -492,6 +731,23 @@ class PublicDraw(BaseModel):
 
 
 class CreditOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "institution_id": 1,
+                    "name": "小太阳托育园",
+                    "region_code": "371602001",
+                    "score": 92,
+                    "rating": "A",
+                    "inspections": 2,
+                    "red_list": True,
+                    "black_list": False,
+                }
+            ]
+        }
+    )
+
     institution_id: int
     name: str
     region_code: str
@@ -515,6 +771,38 @@ class LatestInspection(BaseModel):
 
 class PublicInstitution(BaseModel):
     """What parents see: never staff, ID numbers or phone numbers."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "小太阳托育园",
+                    "form": "standalone",
+                    "nature": "for_profit",
+                    "region_code": "371602001",
+                    "address": "滨城区黄河五路 100 号",
+                    "lat": 37.43,
+                    "lon": 118.02,
+                    "distance_m": 850,
+                    "filing_number": "托备-371602-2026-0001",
+                    "demonstration": False,
+                    "service_modes": ["full_day"],
+                    "fees": [{"service_mode": "full_day", "amount": "1800.00", "period": "month"}],
+                    "capacity": [
+                        {"age_group": "toddler", "capacity": 20, "enrolled": 12, "vacancy": 8}
+                    ],
+                    "latest_inspection": {
+                        "inspected_on": "2026-11-20",
+                        "level": "county",
+                        "result": "pass",
+                        "max_severity": None,
+                        "rectified": None,
+                    },
+                }
+            ]
+        }
+    )
 
     id: int
     name: str

@@ -39,6 +39,22 @@ def create_app(
         transports=transports,
         calls=("enrollment", "stations"),
         description="Settlement under versioned benefit policies, reimbursement, catalog, audit.",
+        tags=[
+            {"name": "policies", "description": "Versioned benefit policies (待遇政策)"},
+            {
+                "name": "settlements",
+                "description": "Real-time settlement (一站式结算), its reversal and accumulators",
+            },
+            {"name": "drug catalog", "description": "The medical-insurance drug catalog (public)"},
+            {
+                "name": "reimbursements",
+                "description": "Manual reimbursement (手工报销) of care paid out of pocket",
+            },
+            {
+                "name": "audit",
+                "description": "Fund supervision: flags raised on settlements, audit cases, fund totals",
+            },
+        ],
     )
     shared_lifespan = app.router.lifespan_context
 

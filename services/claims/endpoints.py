@@ -71,6 +71,7 @@ T = TypeVar("T")
 
 @router.get(
     "/policies",
+    operation_id="policies_list",
     tags=["policies"],
     summary="Benefit policy versions, oldest first",
     response_model=list[PolicyOut],
@@ -82,6 +83,7 @@ async def list_policies(session: DbSession) -> list[PolicyOut]:
 
 @router.post(
     "/policies",
+    operation_id="policies_create",
     tags=["policies"],
     summary="Add a policy version, in force from its effective_from (admin)",
     status_code=201,
@@ -186,6 +188,7 @@ async def create_settlement(request: Request) -> Any:
 
 @router.post(
     "/settlements/{settlement_id}/reversal",
+    operation_id="settlements_reverse",
     tags=["settlements"],
     summary="Reverse a settlement (冲正), giving back its accumulators",
     response_model=ExplanationOfBenefits,
@@ -213,6 +216,7 @@ async def reverse_settlement(
 
 @router.get(
     "/settlements/{settlement_id}",
+    operation_id="settlements_get",
     tags=["settlements"],
     summary="Read a settlement's explanation of benefits",
     response_model=ExplanationOfBenefits,
@@ -228,6 +232,7 @@ async def get_settlement(
 
 @router.get(
     "/persons/{person_id}/settlements",
+    operation_id="person_settlements_list",
     tags=["settlements"],
     summary="A person's settlements, newest first",
     response_model=Page[ExplanationOfBenefits],
@@ -248,6 +253,7 @@ async def list_person_settlements(
 
 @router.get(
     "/persons/{person_id}/accumulators",
+    operation_id="accumulators_get",
     tags=["settlements"],
     summary="What a person's fund layers paid this year, pool by pool, against each cap",
     response_model=AccumulatorsOut,
@@ -268,7 +274,8 @@ async def get_accumulators(
 
 @router.get(
     "/catalog/drugs",
-    tags=["catalog"],
+    operation_id="drugs_list",
+    tags=["drug catalog"],
     summary="Search the drug catalog by code, pinyin initials or Chinese name (public)",
     response_model=Page[DrugOut],
     responses=problems(422),
@@ -294,7 +301,8 @@ async def list_drugs(
 
 @router.post(
     "/catalog/drugs/lookup",
-    tags=["catalog"],
+    operation_id="drugs_lookup",
+    tags=["drug catalog"],
     summary="Look many drug codes up at once (public)",
     response_model=DrugLookupOut,
     responses=problems(422),
@@ -311,7 +319,8 @@ async def lookup_drugs(body: DrugLookup, session: ReadSession) -> DrugLookupOut:
 
 @router.get(
     "/catalog/drugs/{code}",
-    tags=["catalog"],
+    operation_id="drugs_get",
+    tags=["drug catalog"],
     summary="One drug of the catalog (public)",
     response_model=DrugOut,
     responses=problems(404, 422),
@@ -330,6 +339,7 @@ async def get_drug(
 
 @router.post(
     "/reimbursements",
+    operation_id="reimbursements_create",
     tags=["reimbursements"],
     summary="Submit a manual reimbursement with its receipts; the 10-working-day clock starts",
     status_code=201,
@@ -344,6 +354,7 @@ async def submit_reimbursement(
 
 @router.get(
     "/reimbursements",
+    operation_id="reimbursements_list",
     tags=["reimbursements"],
     summary="Reimbursements, oldest first; ?overdue=true lists those past their deadline",
     response_model=Page[ReimbursementOut],
@@ -374,6 +385,7 @@ async def list_reimbursements(
 
 @router.get(
     "/reimbursements/{reimbursement_id}",
+    operation_id="reimbursements_get",
     tags=["reimbursements"],
     summary="Read a reimbursement",
     response_model=ReimbursementOut,
@@ -388,6 +400,7 @@ async def get_reimbursement(
 
 @router.post(
     "/reimbursements/{reimbursement_id}/approve",
+    operation_id="reimbursements_approve",
     tags=["reimbursements"],
     summary="Approve: the settlement calculation by service date (admin)",
     response_model=ReimbursementOut,
@@ -413,6 +426,7 @@ async def approve_reimbursement(
 
 @router.post(
     "/reimbursements/{reimbursement_id}/reject",
+    operation_id="reimbursements_reject",
     tags=["reimbursements"],
     summary="Reject with a reason (admin)",
     response_model=ReimbursementOut,
@@ -427,6 +441,7 @@ async def reject_reimbursement(
 
 @router.post(
     "/reimbursements/{reimbursement_id}/pay",
+    operation_id="reimbursements_pay",
     tags=["reimbursements"],
     summary="Pay an approved reimbursement (admin); a retry with the same key pays once",
     response_model=ReimbursementOut,
@@ -453,6 +468,7 @@ async def pay_reimbursement(
 
 @router.post(
     "/calendar/{year}",
+    operation_id="calendar_years_load",
     tags=["reimbursements"],
     summary="Load a year's published holidays and make-up workdays (admin)",
     response_model=CalendarYearOut,
@@ -472,6 +488,7 @@ async def load_calendar_year(
 
 @router.get(
     "/audit/flags",
+    operation_id="audit_flags_list",
     tags=["audit"],
     summary="Suspicious settlements flagged as they arrived, oldest first (admin)",
     response_model=Page[FlagOut],
@@ -506,6 +523,7 @@ async def list_flags(
 
 @router.post(
     "/audit/cases",
+    operation_id="audit_cases_create",
     tags=["audit"],
     summary="Open an audit case on an institution, with flags (admin)",
     status_code=201,
@@ -518,6 +536,7 @@ async def open_case(body: CaseCreate, session: DbSession, principal: Admin) -> C
 
 @router.get(
     "/audit/cases",
+    operation_id="audit_cases_list",
     tags=["audit"],
     summary="Audit cases, oldest first (admin)",
     response_model=Page[CaseOut],
@@ -538,6 +557,7 @@ async def list_cases(
 
 @router.get(
     "/audit/cases/{case_id}",
+    operation_id="audit_cases_get",
     tags=["audit"],
     summary="Read an audit case (admin)",
     response_model=CaseOut,
@@ -549,6 +569,7 @@ async def get_case(case_id: int, session: DbSession, _: Admin) -> CaseOut:
 
 @router.patch(
     "/audit/cases/{case_id}",
+    operation_id="audit_cases_update",
     tags=["audit"],
     summary="Record findings, fine and recovered amount; add flags; close (admin)",
     response_model=CaseOut,
@@ -560,6 +581,7 @@ async def update_case(case_id: int, body: CaseUpdate, session: DbSession, _: Adm
 
 @router.get(
     "/audit/fund-totals",
+    operation_id="fund_totals_list",
     tags=["audit"],
     summary="What each fund layer paid per month of a year (admin)",
     response_model=list[FundTotal],
@@ -573,6 +595,7 @@ async def fund_totals(
 
 @router.post(
     "/audit/persons/{person_id}/recheck",
+    operation_id="audit_person_recheck",
     tags=["audit"],
     summary="Re-read a person's eligibility for each day settled in a year; flag uncovered ones "
     "(admin, after a retroactive coverage change)",

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -24,7 +23,7 @@ InstitutionCode = Annotated[
 
 
 class PolicyOut(BaseModel):
-    """A benefit policy version, in force from ``effective_from`` until the next one."""
+    """A benefit policy version, in force from `effective_from` until the next one."""
 
     model_config = ConfigDict(
         from_attributes=True,
@@ -47,7 +46,7 @@ class PolicyOut(BaseModel):
 
 
 class PolicyCreate(StrictModel):
-    """A new version: every figure, in force from ``effective_from`` until the next version."""
+    """A new version: every figure, in force from `effective_from` until the next version."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -148,6 +147,26 @@ class PoolOut(BaseModel):
 
 
 class AccumulatorsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "person_id": 1,
+                    "year": 2024,
+                    "inpatient_admissions": 1,
+                    "pools": [
+                        {
+                            "pool": "employee_basic",
+                            "used": "9000.00",
+                            "annual_cap": "300000.00",
+                            "remaining": "291000.00",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     person_id: int
     year: int
     inpatient_admissions: int
@@ -219,31 +238,27 @@ class ExplanationOfBenefits(BaseModel):
 # --- catalog ------------------------------------------------------------------------------------
 
 
+DRUG_EXAMPLE: dict[str, Any] = {
+    "code": "XA0001",
+    "generic_name": "阿托伐他汀钙片",
+    "pinyin_initials": "atftgp",
+    "dosage_form": "片剂",
+    "specification": "20mg*7片",
+    "manufacturer": "北京嘉林药业股份有限公司",
+    "category": "A",
+    "procured": True,
+    "procurement_batch": 3,
+    "original_price": "27.50",
+    "winning_bid_price": "2.42",
+    "cut_percent": "91.20",
+    "payment_standard": "2.42",
+    "prescription_only": True,
+    "daily_limit": "2.00",
+}
+
+
 class DrugOut(BaseModel):
-    model_config = ConfigDict(
-        from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "code": "XA0001",
-                    "generic_name": "阿托伐他汀钙片",
-                    "pinyin_initials": "atftgp",
-                    "dosage_form": "片剂",
-                    "specification": "20mg*7片",
-                    "manufacturer": "北京嘉林药业股份有限公司",
-                    "category": "A",
-                    "procured": True,
-                    "procurement_batch": 3,
-                    "original_price": "27.50",
-                    "winning_bid_price": "2.42",
-                    "cut_percent": "91.20",
-                    "payment_standard": "2.42",
-                    "prescription_only": True,
-                    "daily_limit": "2.00",
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [DRUG_EXAMPLE]})
 
     code: str
     generic_name: str
@@ -256,10 +271,10 @@ class DrugOut(BaseModel):
     procurement_batch: int | None
     original_price: Money | None
     winning_bid_price: Money | None
-    cut_percent: Decimal | None = Field(description="Price cut of the winning bid, in percent")
+    cut_percent: DecimalText | None = Field(description="Price cut of the winning bid, in percent")
     payment_standard: Money | None = Field(description="医保支付标准")
     prescription_only: bool
-    daily_limit: Decimal | None = Field(description="Most units a person may get per day")
+    daily_limit: DecimalText | None = Field(description="Most units a person may get per day")
 
 
 # --- reimbursements -----------------------------------------------------------------------------
@@ -311,6 +326,33 @@ class ReimbursementCreate(StrictModel):
 
 
 class ReimbursementOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 8,
+                    "person_id": 1,
+                    "institution_code": "H11010500003",
+                    "visit_type": "inpatient",
+                    "service_date": "2025-09-10",
+                    "disease_code": None,
+                    "status": "submitted",
+                    "total": "10500.00",
+                    "receipts": [
+                        {"number": "11010524000456", "amount": "10500.00", "issued_on": None}
+                    ],
+                    "submitted_on": "2025-09-15",
+                    "deadline": "2025-09-29",
+                    "deadline_provisional": False,
+                    "overdue": False,
+                    "reason": None,
+                    "decision": None,
+                    "paid": False,
+                }
+            ]
+        }
+    )
+
     id: int
     person_id: int
     institution_code: str
@@ -332,6 +374,8 @@ class ReimbursementOut(BaseModel):
 
 
 class Rejection(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "发票与费用清单不符"}]})
+
     reason: Text = Field(min_length=1, max_length=500, examples=["发票与费用清单不符"])
 
 
@@ -360,7 +404,24 @@ class CalendarYearOut(CalendarYearIn):
 
 
 class FlagOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "settlement_id": 42,
+                    "service_date": "2024-06-03",
+                    "person_id": 1,
+                    "institution_code": "H37160200001",
+                    "kind": "duplicate_items",
+                    "detail": "XA0001 billed on 2024-06-03 in settlement 41 too",
+                    "case_id": None,
+                    "created_at": "2024-06-03T10:00:00Z",
+                }
+            ]
+        },
+    )
 
     id: int
     settlement_id: int
@@ -408,7 +469,24 @@ class CaseUpdate(StrictModel):
 
 
 class CaseOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "institution_code": "H37160200001",
+                    "status": "open",
+                    "findings": "同日重复收费",
+                    "fine": "0.00",
+                    "recovered": "0.00",
+                    "opened_at": "2024-07-01T09:00:00Z",
+                    "closed_at": None,
+                    "flag_ids": [5],
+                }
+            ]
+        },
+    )
 
     id: int
     institution_code: str
@@ -424,6 +502,23 @@ class CaseOut(BaseModel):
 class FundTotal(BaseModel):
     """What each fund layer paid in one month, settlements not reversed."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "month": "2024-06",
+                    "settlements": 1204,
+                    "total": "1520300.00",
+                    "basic_fund": "1102000.50",
+                    "large_amount_subsidy": "20400.00",
+                    "critical_illness": "15000.00",
+                    "medical_assistance": "3100.00",
+                    "personal_pay": "379799.50",
+                }
+            ]
+        }
+    )
+
     month: str = Field(examples=["2024-06"])
     settlements: int
     total: Money
@@ -435,6 +530,12 @@ class FundTotal(BaseModel):
 
 
 class RecheckOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"person_id": 1, "year": 2024, "days_checked": 12, "flags_raised": 1}]
+        }
+    )
+
     person_id: int
     year: int
     days_checked: int
@@ -450,5 +551,9 @@ class DrugLookup(StrictModel):
 
 
 class DrugLookupOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"found": [DRUG_EXAMPLE], "missing": ["XA9999"]}]}
+    )
+
     found: list[DrugOut]
     missing: list[str] = Field(description="Codes not in the catalog")

@@ -39,6 +39,39 @@ def create_app(
         transports=transports,
         fast_lane=lane_routes(router, get_eligibility),
         description="Insured persons, coverage, filings, approvals and electronic vouchers.",
+        tags=[
+            {"name": "persons", "description": "Insured persons (参保人), looked up by ID number"},
+            {
+                "name": "coverage periods",
+                "description": "When a person is insured, and under which scheme",
+            },
+            {
+                "name": "qualifications",
+                "description": "Approved chronic-disease and two-disease (两病) qualifications",
+            },
+            {
+                "name": "offsite filings",
+                "description": "Filings for medical treatment outside the city (异地就医备案)",
+            },
+            {
+                "name": "eligibility",
+                "description": "What a settlement needs to know about a person on a day",
+            },
+            {
+                "name": "voucher codes",
+                "description": "Short-lived electronic voucher codes (医保码) and their QR images",
+            },
+            {"name": "employers", "description": "Employers and their staff changes (人员增减)"},
+            {
+                "name": "contributions",
+                "description": "Contributions paid, including government-paid batches (财政代缴)",
+            },
+            {
+                "name": "transfers",
+                "description": "Transfers of the insurance relationship into or out of the city",
+            },
+            {"name": "access log", "description": "Who read or changed a person's data"},
+        ],
     )
     # Read at start-up, so a missing production key stops the process before it serves.
     app.state.voucher_key = voucher_key(settings, own)

@@ -60,7 +60,7 @@ from shared.errors import NotFound, problems
 from shared.handread import Params, declared
 from shared.pagination import Page, PageById
 from shared.schemas import Day, Id
-from shared.validators import USCC, IdNumber
+from shared.validators import USCC, VOUCHER_CODE_PATTERN, IdNumber
 
 router = APIRouter(prefix="/enrollment/v1")
 
@@ -106,11 +106,9 @@ _ELIGIBILITY_ON = Params("query", EligibilityOn)
     operation_id="eligibility_get",
 )
 async def get_eligibility(request: Request) -> Any:
-    """For staff, institutions and pharmacies (any person), and the person's own app.
-
-    On every settlement's path, so its parameters are read by hand (shared.handread): FastAPI's
-    per-parameter machinery cost more than the query itself.
-    """
+    """For staff, institutions and pharmacies (any person), and the person's own app."""
+    # On every settlement's path, so its parameters are read by hand (shared.handread):
+    # FastAPI's per-parameter machinery cost more than the query itself.
     principal = authorize(request, ELIGIBILITY_READERS)
     person_id = _ELIGIBILITY_PATH.read(request).person_id
     day = _ELIGIBILITY_ON.read(request).date or service.today()
@@ -121,6 +119,7 @@ async def get_eligibility(request: Request) -> Any:
 
 @router.post(
     "/eligibility/batch",
+    operation_id="eligibility_batch",
     summary="Eligibility of many persons at once, each on its own date",
     response_model=EligibilityBatch,
     responses=problems(401, 403, 422),
@@ -128,8 +127,8 @@ async def get_eligibility(request: Request) -> Any:
     openapi_extra=BEARER_SECURITY,
 )
 async def get_eligibility_batch(body: EligibilityBatchRequest, request: Request) -> Any:
-    """Who may ask: as for one person's eligibility. Answers come in the order asked, each with
-    its own status (404 for a person that does not exist or that this client may not see), and
+    """For the clients that may read one person's eligibility. Answers come in the order asked,
+    each with its own status (404 for a person that does not exist or that this client may not see), and
     each audited read is logged as it would be alone."""
     principal = authorize(request, ELIGIBILITY_READERS)
     asked = [(item.person_id, item.date, item.request_id) for item in body.items]
@@ -139,6 +138,7 @@ async def get_eligibility_batch(body: EligibilityBatchRequest, request: Request)
 
 @router.post(
     "/voucher-codes/resolve",
+    operation_id="voucher_codes_resolve",
     summary="Resolve a scanned voucher code to its person",
     response_model=VoucherResolved,
     responses=problems(401, 403, 422),
@@ -158,6 +158,7 @@ async def resolve_voucher_code(
 
 @router.post(
     "/persons",
+    operation_id="persons_create",
     summary="Enroll a person",
     status_code=201,
     response_model=PersonOut,
@@ -174,6 +175,7 @@ async def create_person(
 
 @router.get(
     "/persons",
+    operation_id="persons_list",
     summary="List persons, or look one up by ID number (ID numbers masked)",
     response_model=Page[PersonListItem],
     responses=problems(401, 403, 422),
@@ -195,6 +197,7 @@ async def list_persons(
 
 @router.get(
     "/persons/{person_id}",
+    operation_id="persons_get",
     summary="Read a person",
     response_model=PersonOut,
     responses=problems(401, 403, 404),
@@ -211,11 +214,12 @@ async def get_person(person_id: PersonId, session: DbSession, principal: PersonR
 
 @router.post(
     "/persons/{person_id}/coverages",
+    operation_id="coverages_create",
     summary="Add a coverage period",
     status_code=201,
     response_model=CoveragePeriodOut,
     responses=problems(401, 403, 404, 409, 422),
-    tags=["coverage"],
+    tags=["coverage periods"],
 )
 async def create_coverage(
     person_id: PersonId, body: CoveragePeriodCreate, session: DbSession, principal: EnrollmentStaff
@@ -225,10 +229,11 @@ async def create_coverage(
 
 @router.get(
     "/persons/{person_id}/coverages",
+    operation_id="coverages_list",
     summary="A person's coverage periods",
     response_model=list[CoveragePeriodOut],
     responses=problems(401, 403, 404),
-    tags=["coverage"],
+    tags=["coverage periods"],
 )
 async def list_coverages(
     person_id: PersonId, session: DbSession, principal: PersonReader
@@ -239,10 +244,11 @@ async def list_coverages(
 
 @router.patch(
     "/persons/{person_id}/coverages/{coverage_id}",
+    operation_id="coverages_end",
     summary="End (or move the end of) a coverage period",
     response_model=CoveragePeriodOut,
     responses=problems(401, 403, 404, 409, 422),
-    tags=["coverage"],
+    tags=["coverage periods"],
 )
 async def end_coverage(
     person_id: PersonId,
@@ -260,6 +266,7 @@ async def end_coverage(
 
 @router.post(
     "/persons/{person_id}/qualifications",
+    operation_id="qualifications_create",
     summary="Approve a chronic-disease or two-disease qualification",
     status_code=201,
     response_model=QualificationOut,
@@ -275,6 +282,7 @@ async def create_qualification(
 
 @router.get(
     "/persons/{person_id}/qualifications",
+    operation_id="qualifications_list",
     summary="A person's qualifications, cancelled ones included",
     response_model=list[QualificationOut],
     responses=problems(401, 403, 404),
@@ -289,6 +297,7 @@ async def list_qualifications(
 
 @router.post(
     "/persons/{person_id}/qualifications/{qualification_id}/cancel",
+    operation_id="qualifications_cancel",
     summary="Cancel a qualification",
     response_model=QualificationOut,
     responses=problems(401, 403, 404, 409, 422),
@@ -312,6 +321,7 @@ async def cancel_qualification(
 
 @router.post(
     "/persons/{person_id}/offsite-filings",
+    operation_id="offsite_filings_create",
     summary="File for off-site medical treatment (staff, or the person's own app)",
     status_code=201,
     response_model=OffsiteFilingOut,
@@ -326,6 +336,7 @@ async def create_filing(
 
 @router.get(
     "/persons/{person_id}/offsite-filings",
+    operation_id="offsite_filings_list",
     summary="A person's off-site filings, cancelled ones included",
     response_model=list[OffsiteFilingOut],
     responses=problems(401, 403, 404),
@@ -341,6 +352,7 @@ async def list_filings(
 
 @router.post(
     "/persons/{person_id}/offsite-filings/{filing_id}/cancel",
+    operation_id="offsite_filings_cancel",
     summary="Cancel an off-site filing (staff, or the person's own app)",
     response_model=OffsiteFilingOut,
     responses=problems(401, 403, 404, 409, 422),
@@ -367,6 +379,7 @@ def _voucher_key(request: Request) -> bytes:
 
 @router.post(
     "/persons/{person_id}/voucher-codes",
+    operation_id="voucher_codes_create",
     summary="Make a short-lived electronic voucher code (医保码) for the person",
     status_code=201,
     response_model=VoucherCode,
@@ -390,42 +403,61 @@ def _qr(request: Request, person_id: PersonId, code: str, principal: Principal) 
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
+_BYTES = "application/octet-stream"
+VoucherCodeText = Annotated[str, Path(pattern=VOUCHER_CODE_PATTERN)]
+
+
+def _image(kind: str, media_type: str) -> dict[int | str, dict[str, Any]]:
+    """The QR image's declaration: its image type, or plain bytes to a client that asks for
+    them (``Accept: application/octet-stream``, as generated clients handle binary bodies)."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        200: {
+            "description": f"The QR code, {kind}",
+            "content": {media_type: binary, _BYTES: binary},
+            "headers": {"Cache-Control": {"schema": {"type": "string", "enum": ["no-store"]}}},
+        },
+        **problems(403, 404),
+    }
+
+
+def _image_response(request: Request, content: bytes, media_type: str) -> Response:
+    accept = request.headers.get("accept", "")
+    if _BYTES in accept and media_type not in accept:
+        media_type = _BYTES
+    return Response(content, media_type=media_type, headers=_NO_STORE)
 
 
 @router.get(
     "/persons/{person_id}/voucher-codes/{code}.svg",
+    operation_id="voucher_codes_svg",
     summary="The voucher code as an SVG QR image",
     response_class=Response,
-    responses={
-        200: {"content": {"image/svg+xml": {}}, "description": "The QR code"},
-        **problems(401, 403, 404, 422),
-    },
+    responses=_image("SVG", "image/svg+xml"),
     tags=["voucher codes"],
 )
 async def voucher_svg(
-    person_id: PersonId, code: str, request: Request, principal: PersonReader
+    person_id: PersonId, code: VoucherCodeText, request: Request, principal: PersonReader
 ) -> Response:
     out = io.BytesIO()
     _qr(request, person_id, code, principal).save(out, kind="svg", scale=4, border=2)
-    return Response(out.getvalue(), media_type="image/svg+xml", headers=_NO_STORE)
+    return _image_response(request, out.getvalue(), "image/svg+xml")
 
 
 @router.get(
     "/persons/{person_id}/voucher-codes/{code}.png",
+    operation_id="voucher_codes_png",
     summary="The voucher code as a PNG QR image",
     response_class=Response,
-    responses={
-        200: {"content": {"image/png": {}}, "description": "The QR code"},
-        **problems(401, 403, 404, 422),
-    },
+    responses=_image("PNG", "image/png"),
     tags=["voucher codes"],
 )
 async def voucher_png(
-    person_id: PersonId, code: str, request: Request, principal: PersonReader
+    person_id: PersonId, code: VoucherCodeText, request: Request, principal: PersonReader
 ) -> Response:
     out = io.BytesIO()
     _qr(request, person_id, code, principal).save(out, kind="png", scale=6, border=2)
-    return Response(out.getvalue(), media_type="image/png", headers=_NO_STORE)
+    return _image_response(request, out.getvalue(), "image/png")
 
 
 # --- employers -------------------------------------------------------------------------------
@@ -433,6 +465,7 @@ async def voucher_png(
 
 @router.post(
     "/employers",
+    operation_id="employers_create",
     summary="Register an employer",
     status_code=201,
     response_model=EmployerOut,
@@ -447,6 +480,7 @@ async def create_employer(
 
 @router.get(
     "/employers/{uscc}",
+    operation_id="employers_get",
     summary="Read an employer",
     response_model=EmployerOut,
     responses=problems(401, 403, 404, 422),
@@ -458,6 +492,7 @@ async def get_employer(uscc: USCC, session: DbSession, _: EnrollmentStaff) -> Em
 
 @router.post(
     "/employers/{uscc}/staff-changes",
+    operation_id="employers_staff_changes",
     summary="Add and remove staff in one batch: all rows or none",
     response_model=StaffChangeResult,
     responses=problems(401, 403, 404, 409, 422),
@@ -474,6 +509,7 @@ async def staff_changes(
 
 @router.post(
     "/persons/{person_id}/contributions",
+    operation_id="contributions_create",
     summary="Record a contribution paid for the person",
     status_code=201,
     response_model=ContributionOut,
@@ -489,6 +525,7 @@ async def create_contribution(
 
 @router.get(
     "/persons/{person_id}/contributions",
+    operation_id="contributions_list",
     summary="The person's payment history, newest year first",
     response_model=list[ContributionOut],
     responses=problems(401, 403, 404),
@@ -503,6 +540,7 @@ async def list_contributions(
 
 @router.post(
     "/contributions/government-batches",
+    operation_id="contributions_government_batch",
     summary="Government-paid contributions (财政代缴) for every poverty person of a year",
     status_code=201,
     response_model=GovernmentBatchOut,
@@ -520,6 +558,7 @@ async def create_government_batch(
 
 @router.post(
     "/persons/{person_id}/transfers",
+    operation_id="transfers_create",
     summary="Request a transfer of the insurance relationship into or out of the city",
     status_code=201,
     response_model=TransferOut,
@@ -534,6 +573,7 @@ async def create_transfer(
 
 @router.get(
     "/persons/{person_id}/transfers",
+    operation_id="transfers_list",
     summary="The person's transfers",
     response_model=list[TransferOut],
     responses=problems(401, 403, 404),
@@ -548,6 +588,7 @@ async def list_transfers(
 
 @router.post(
     "/transfers/{transfer_id}/approve",
+    operation_id="transfers_approve",
     summary="Approve a requested transfer",
     response_model=TransferOut,
     responses=problems(401, 403, 404, 409),
@@ -562,6 +603,7 @@ async def approve_transfer(
 
 @router.post(
     "/transfers/{transfer_id}/reject",
+    operation_id="transfers_reject",
     summary="Reject a requested transfer, with the reason",
     response_model=TransferOut,
     responses=problems(401, 403, 404, 409, 422),
@@ -578,6 +620,7 @@ async def reject_transfer(
 
 @router.post(
     "/transfers/{transfer_id}/complete",
+    operation_id="transfers_complete",
     summary="Complete an approved transfer (out: local coverage ends the day before)",
     response_model=TransferOut,
     responses=problems(401, 403, 404, 409),
@@ -595,6 +638,7 @@ async def complete_transfer(
 
 @router.get(
     "/access-log",
+    operation_id="access_log_list",
     summary="Who read or changed a person's data (admins), newest first",
     response_model=Page[AccessLogItem],
     responses=problems(401, 403, 422),

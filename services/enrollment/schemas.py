@@ -329,7 +329,7 @@ class EligibilityBatchRequest(StrictModel):
 
 
 class EligibilityAnswer(BaseModel):
-    """One question's answer: ``status`` 200 with the document, or 404 for no such person
+    """One question's answer: `status` 200 with the document, or 404 for no such person
     (or none this client may see)."""
 
     status: int = Field(examples=[200, 404])
@@ -337,6 +337,27 @@ class EligibilityAnswer(BaseModel):
 
 
 class EligibilityBatch(BaseModel):
+    model_config = _example(
+        {
+            "items": [
+                {
+                    "status": 200,
+                    "eligibility": {
+                        "person_id": 1,
+                        "date": "2024-06-01",
+                        "eligible": True,
+                        "scheme": "employee",
+                        "retired": False,
+                        "poverty": False,
+                        "qualifications": [],
+                        "offsite_filings": [],
+                    },
+                },
+                {"status": 404, "eligibility": None},
+            ]
+        }
+    )
+
     items: list[EligibilityAnswer] = Field(description="In the order asked")
 
 
@@ -406,7 +427,7 @@ class StaffAction(Choice):
 
 
 class StaffChange(StrictModel):
-    """One row of a staff change (人员增减): ``add`` from ``date``, ``remove`` after ``date``."""
+    """One row of a staff change (人员增减): `add` from `date`, `remove` after `date`."""
 
     action: StaffAction
     id_number: IdNumber
@@ -514,7 +535,7 @@ class ContributionOut(BaseModel):
 
 
 class GovernmentBatchCreate(StrictModel):
-    """财政代缴: one contribution for every poverty person not yet paid for in ``year``."""
+    """财政代缴: one contribution for every poverty person not yet paid for in `year`."""
 
     model_config = _example({"year": 2024, "amount_per_person": "334.38", "paid_on": "2024-01-15"})
 

@@ -36,4 +36,26 @@ def create_app(
         calls=("claims",),
         on_startup=_on_startup,
         description="Service stations, designated institutions, the 15-minute circle, pharmacies.",
+        tags=[
+            {
+                "name": "service network",
+                "description": "Service items, station types and regions (public)",
+            },
+            {
+                "name": "stations",
+                "description": "Service stations and the 15-minute service circle",
+            },
+            {
+                "name": "medical institutions",
+                "description": "Designated hospitals and pharmacies (定点医药机构)",
+            },
+            {
+                "name": "pharmacies",
+                "description": "Pharmacies' price and stock, and where a drug is in stock",
+            },
+            {
+                "name": "video service",
+                "description": "Items handled by video or at a station's counter",
+            },
+        ],
     )

@@ -87,7 +87,8 @@ def _drug_catalog(request: Request) -> DrugCatalog:
 
 @router.get(
     "/service-items",
-    tags=["network"],
+    operation_id="service_items_list",
+    tags=["service network"],
     summary="The catalog of service items (public)",
     response_model=list[ServiceItemOut],
 )
@@ -97,7 +98,8 @@ async def list_service_items(session: ReadSession) -> list[ServiceItemOut]:
 
 @router.get(
     "/station-types",
-    tags=["network"],
+    operation_id="station_types_list",
+    tags=["service network"],
     summary="Station types and the items each handles (public)",
     response_model=list[StationTypeOut],
 )
@@ -107,7 +109,8 @@ async def list_station_types(session: ReadSession) -> list[StationTypeOut]:
 
 @router.get(
     "/regions",
-    tags=["network"],
+    operation_id="regions_list",
+    tags=["service network"],
     summary="Counties, townships and villages, by code (public)",
     response_model=Page[RegionOut],
     responses=problems(422),
@@ -125,7 +128,8 @@ async def list_regions(
 
 @router.get(
     "/regions/{code}",
-    tags=["network"],
+    operation_id="regions_get",
+    tags=["service network"],
     summary="One region (public)",
     response_model=RegionOut,
     responses=problems(404, 422),
@@ -144,6 +148,7 @@ async def get_region(
 
 @router.get(
     "/stations/nearby",
+    operation_id="stations_nearby",
     tags=["stations"],
     summary="Stations handling an item within a travel time, nearest first (public)",
     description=(
@@ -179,6 +184,7 @@ async def nearby_stations(
 
 @router.get(
     "/stations",
+    operation_id="stations_list",
     tags=["stations"],
     summary="List stations by id (public)",
     response_model=Page[StationOut],
@@ -199,6 +205,7 @@ async def list_stations(
 
 @router.post(
     "/stations",
+    operation_id="stations_create",
     tags=["stations"],
     summary="Open a station (admin); its items default to its type's duties",
     status_code=201,
@@ -215,6 +222,7 @@ async def create_station(
 
 @router.get(
     "/stations/{station_id}",
+    operation_id="stations_get",
     tags=["stations"],
     summary="One station with the items it handles (public)",
     response_model=StationOut,
@@ -226,6 +234,7 @@ async def get_station(station_id: int, session: ReadSession) -> StationOut:
 
 @router.get(
     "/coverage",
+    operation_id="service_coverage_get",
     tags=["stations"],
     summary="Villages with no station handling an item within a travel time (public)",
     description="The 15-minute service circle as a figure: uncovered villages, most populous "
@@ -251,7 +260,8 @@ async def coverage(
 
 @router.post(
     "/institutions",
-    tags=["institutions"],
+    operation_id="medical_institutions_create",
+    tags=["medical institutions"],
     summary="Register a designated institution (admin)",
     status_code=201,
     response_model=MedicalInstitutionOut,
@@ -265,7 +275,8 @@ async def create_institution(
 
 @router.get(
     "/institutions",
-    tags=["institutions"],
+    operation_id="medical_institutions_list",
+    tags=["medical institutions"],
     summary="List designated institutions by code (public)",
     response_model=Page[MedicalInstitutionOut],
     responses=problems(422),
@@ -285,7 +296,8 @@ async def list_institutions(
 
 @router.get(
     "/institutions/{code}",
-    tags=["institutions"],
+    operation_id="medical_institutions_get",
+    tags=["medical institutions"],
     summary="A designated institution: tier, off-site, designation (public)",
     response_model=MedicalInstitutionOut,
     responses=problems(404, 422),
@@ -296,7 +308,8 @@ async def get_institution(code: Code, session: ReadSession) -> MedicalInstitutio
 
 @router.patch(
     "/institutions/{code}",
-    tags=["institutions"],
+    operation_id="medical_institutions_update",
+    tags=["medical institutions"],
     summary="Change an institution's name, tier or designation (admin)",
     response_model=MedicalInstitutionOut,
     responses=problems(401, 403, 404, 422),
@@ -312,6 +325,7 @@ async def update_institution(
 
 @router.put(
     "/pharmacies/{code}/inventory",
+    operation_id="pharmacy_inventory_put",
     tags=["pharmacies"],
     summary="Report price and stock of many drugs at once (own pharmacy)",
     description=(
@@ -339,6 +353,7 @@ async def put_inventory(
 
 @router.get(
     "/pharmacies/{code}/inventory",
+    operation_id="pharmacy_inventory_get",
     tags=["pharmacies"],
     summary="A pharmacy's own price and stock, by drug code",
     response_model=Page[InventoryRowOut],
@@ -368,6 +383,7 @@ async def get_inventory(
 
 @router.get(
     "/pharmacies/nearby",
+    operation_id="pharmacies_nearby",
     tags=["pharmacies"],
     summary="The nearest designated pharmacies with a drug, with price and stock (public)",
     response_model=NearbyPharmacies,
@@ -398,6 +414,7 @@ async def nearby_pharmacies(
 
 @router.post(
     "/stations/{station_id}/video-requests",
+    operation_id="video_requests_create",
     tags=["video service"],
     summary="Ask a station to handle an item by video (app, for its person)",
     status_code=201,
@@ -412,6 +429,7 @@ async def request_video(
 
 @router.get(
     "/stations/{station_id}/video-requests",
+    operation_id="station_video_requests_list",
     tags=["video service"],
     summary="A station's queue of video requests, oldest first (own station)",
     response_model=Page[VideoRequestOut],
@@ -433,6 +451,7 @@ async def station_queue(
 
 @router.get(
     "/video-requests",
+    operation_id="video_requests_list",
     tags=["video service"],
     summary="The calling person's video requests (app)",
     response_model=Page[VideoRequestOut],
@@ -449,6 +468,7 @@ async def my_video_requests(
 
 @router.get(
     "/video-requests/{request_id}",
+    operation_id="video_requests_get",
     tags=["video service"],
     summary="One video request (its person, its station)",
     response_model=VideoRequestOut,
@@ -473,6 +493,7 @@ def _video_action(action: VideoAction, summary: str) -> None:
         response_model=VideoRequestOut,
         responses=problems(401, 403, 404, 409),
         name=f"video_request_{action.value}",
+        operation_id=f"video_requests_{action.value}",
     )
 
 
@@ -483,6 +504,7 @@ _video_action(VideoAction.cancel, "Cancel an open request (its person or its sta
 
 @router.post(
     "/stations/{station_id}/handled-items",
+    operation_id="handled_items_create",
     tags=["video service"],
     summary="Record an item handled at the station's counter (own station)",
     status_code=201,
@@ -499,6 +521,7 @@ async def record_handled(
 
 @router.get(
     "/stations/{station_id}/handled-items",
+    operation_id="handled_items_per_month",
     tags=["video service"],
     summary="Items handled by a station per month, item and channel (own station)",
     response_model=list[HandledCount],

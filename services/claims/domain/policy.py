@@ -36,7 +36,7 @@ class _Frozen(StrictModel):
 
 
 class Segment(_Frozen):
-    """A band of the base paid at one rate; ``up_to`` is the band's upper end within the base."""
+    """A band of the base paid at one rate; `up_to` is the band's upper end within the base."""
 
     up_to: Amount | None = None
     rate: Rate
