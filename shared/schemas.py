@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
+from fastapi import Path, Query
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -53,6 +54,12 @@ class Choice(StrEnum):
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 """A row id: 1 to 2^63-1."""
+
+PathId = Annotated[Id, Path()]
+"""A row id in the path: a larger number is a 422, not a database error."""
+
+QueryId = Annotated[Id | None, Query()]
+"""A row id filtering a list."""
 
 Text = Annotated[str, Field(pattern=TEXT_PATTERN)]
 """Free text: anything PostgreSQL can store. Give it its lengths where it is used."""

@@ -119,19 +119,19 @@ REGION_CODE_PATTERN = r"^[0-9]{6}([0-9]{3}){0,2}$"
 
 IdNumber = Annotated[
     str,
-    BeforeValidator(_str_only),
     Field(pattern=ID_NUMBER_PATTERN, examples=["371602198001010013"]),
+    BeforeValidator(_str_only),
     AfterValidator(validate_id_number),
 ]
 USCC = Annotated[
     str,
-    BeforeValidator(_str_only),
     Field(pattern=USCC_PATTERN, examples=["91350100M000100Y43"]),
+    BeforeValidator(_str_only),
     AfterValidator(validate_uscc),
 ]
 RegionCode = Annotated[
     str,
-    BeforeValidator(_str_only),
     Field(pattern=REGION_CODE_PATTERN, examples=["371602001"]),
+    BeforeValidator(_str_only),
     AfterValidator(validate_region_code),
 ]

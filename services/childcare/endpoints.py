@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from datetime import date
-from decimal import Decimal
 from enum import Enum
 from typing import Annotated
 
@@ -48,6 +47,7 @@ from services.childcare.schemas import (
 from shared.auth import Admin
 from shared.db import DbSession, ReadSession
 from shared.errors import Forbidden, problems
+from shared.money import Money
 from shared.pagination import (
     NotOurCursor,
     Page,
@@ -57,6 +57,7 @@ from shared.pagination import (
     id_key,
     paging,
 )
+from shared.schemas import PathId
 
 router = APIRouter(prefix="/childcare/v1")
 TAG_INSTITUTIONS: list[str | Enum] = ["childcare institutions"]
@@ -147,7 +148,7 @@ async def list_institutions(
     tags=TAG_INSTITUTIONS,
 )
 async def get_institution(
-    institution_id: int, session: DbSession, principal: ChildcareActor
+    institution_id: PathId, session: DbSession, principal: ChildcareActor
 ) -> ChildcareInstitutionOut:
     institution, filing = await service.visible_institution(session, principal, institution_id)
     return await service.institution_out(session, institution, filing, principal)
@@ -162,7 +163,7 @@ async def get_institution(
     tags=TAG_INSTITUTIONS,
 )
 async def edit_institution(
-    institution_id: int, body: ChildcareInstitutionPatch, session: DbSession, principal: Operator
+    institution_id: PathId, body: ChildcareInstitutionPatch, session: DbSession, principal: Operator
 ) -> ChildcareInstitutionOut:
     institution, filing = await service.edit_institution(session, principal, institution_id, body)
     return await service.institution_out(session, institution, filing, principal)
@@ -177,7 +178,7 @@ async def edit_institution(
     tags=TAG_INSTITUTIONS,
 )
 async def set_occupancy(
-    institution_id: int, body: OccupancyIn, session: DbSession, principal: Operator
+    institution_id: PathId, body: OccupancyIn, session: DbSession, principal: Operator
 ) -> ChildcareInstitutionOut:
     await service.set_occupancy(session, principal, institution_id, body.enrolled)
     institution, filing = await service.visible_institution(session, principal, institution_id)
@@ -193,7 +194,7 @@ async def set_occupancy(
     tags=TAG_INSTITUTIONS,
 )
 async def set_demonstration(
-    institution_id: int, body: DemonstrationIn, session: DbSession, principal: Admin
+    institution_id: PathId, body: DemonstrationIn, session: DbSession, principal: Admin
 ) -> ChildcareInstitutionOut:
     institution, filing = await service.visible_institution(session, principal, institution_id)
     institution.demonstration = body.demonstration
@@ -213,7 +214,7 @@ async def set_demonstration(
     tags=TAG_FILINGS,
 )
 async def get_filing(
-    institution_id: int, session: DbSession, principal: ChildcareActor
+    institution_id: PathId, session: DbSession, principal: ChildcareActor
 ) -> FilingOut:
     _, filing = await service.visible_institution(session, principal, institution_id)
     return service.filing_out(filing, principal)
@@ -228,7 +229,7 @@ async def get_filing(
     tags=TAG_FILINGS,
 )
 async def filing_history(
-    institution_id: int, session: DbSession, principal: ChildcareActor
+    institution_id: PathId, session: DbSession, principal: ChildcareActor
 ) -> FilingHistory:
     return await service.history(session, principal, institution_id)
 
@@ -253,7 +254,7 @@ def _transition_route(
     action: Action,
 ) -> Callable[..., Awaitable[FilingOut]]:
     async def route(
-        institution_id: int,
+        institution_id: PathId,
         session: DbSession,
         principal: ChildcareActor,
         body: Annotated[TransitionIn, Body()] = _NO_REASON,
@@ -287,7 +288,7 @@ for _action, _summary in _TRANSITION_DOCS.items():
     tags=TAG_FILINGS,
 )
 async def filing_change(
-    institution_id: int, body: ChangeIn, session: DbSession, principal: ChildcareActor
+    institution_id: PathId, body: ChangeIn, session: DbSession, principal: ChildcareActor
 ) -> FilingOut:
     filing = await service.transition(
         session, principal, institution_id, Action.change, body.reason, body.changes
@@ -308,7 +309,7 @@ async def filing_change(
     tags=TAG_STAFF,
 )
 async def hire_staff(
-    institution_id: int, body: StaffCreate, session: DbSession, principal: Operator
+    institution_id: PathId, body: StaffCreate, session: DbSession, principal: Operator
 ) -> StaffOut:
     staff = await service.hire(session, principal, institution_id, body)
     return service.staff_out(staff, service.today())
@@ -323,7 +324,7 @@ async def hire_staff(
     tags=TAG_STAFF,
 )
 async def list_staff(
-    institution_id: int,
+    institution_id: PathId,
     session: DbSession,
     principal: ChildcareActor,
     page: PageById,
@@ -354,7 +355,7 @@ async def list_staff(
     tags=TAG_STAFF,
 )
 async def get_staff(
-    institution_id: int, staff_id: int, session: DbSession, principal: ChildcareActor
+    institution_id: PathId, staff_id: PathId, session: DbSession, principal: ChildcareActor
 ) -> StaffOut:
     staff = await service.visible_staff(session, principal, institution_id, staff_id)
     return service.staff_out(staff, service.today())
@@ -369,8 +370,8 @@ async def get_staff(
     tags=TAG_STAFF,
 )
 async def edit_staff(
-    institution_id: int,
-    staff_id: int,
+    institution_id: PathId,
+    staff_id: PathId,
     body: StaffPatch,
     session: DbSession,
     principal: Operator,
@@ -471,7 +472,7 @@ async def list_inspectors(
     tags=TAG_SUPERVISION,
 )
 async def create_inspection(
-    institution_id: int, body: InspectionCreate, session: DbSession, principal: Reviewer
+    institution_id: PathId, body: InspectionCreate, session: DbSession, principal: Reviewer
 ) -> InspectionOut:
     inspection = await supervision.create_inspection(session, principal, institution_id, body)
     return supervision.inspection_out(inspection)
@@ -486,7 +487,7 @@ async def create_inspection(
     tags=TAG_SUPERVISION,
 )
 async def list_inspections(
-    institution_id: int, session: DbSession, principal: ChildcareActor
+    institution_id: PathId, session: DbSession, principal: ChildcareActor
 ) -> Page[InspectionOut]:
     rows = await supervision.list_inspections(session, principal, institution_id)
     return Page(items=[supervision.inspection_out(i) for i in rows])
@@ -513,7 +514,7 @@ async def create_draw(body: DrawCreate, session: DbSession, principal: Reviewer)
     responses=problems(401, 403, 404),
     tags=TAG_SUPERVISION,
 )
-async def get_draw(draw_id: int, session: DbSession, principal: Reviewer) -> DrawOut:
+async def get_draw(draw_id: PathId, session: DbSession, principal: Reviewer) -> DrawOut:
     return supervision.draw_out(await supervision.visible_draw(session, principal, draw_id))
 
 
@@ -525,7 +526,7 @@ async def get_draw(draw_id: int, session: DbSession, principal: Reviewer) -> Dra
     responses=problems(401, 403, 404),
     tags=TAG_SUPERVISION,
 )
-async def check_draw(draw_id: int, session: DbSession, principal: Reviewer) -> DrawCheck:
+async def check_draw(draw_id: PathId, session: DbSession, principal: Reviewer) -> DrawCheck:
     return supervision.check_draw(await supervision.visible_draw(session, principal, draw_id))
 
 
@@ -537,7 +538,7 @@ async def check_draw(draw_id: int, session: DbSession, principal: Reviewer) -> D
     responses=problems(401, 403, 404, 409),
     tags=TAG_SUPERVISION,
 )
-async def publish_draw(draw_id: int, session: DbSession, principal: Reviewer) -> DrawOut:
+async def publish_draw(draw_id: PathId, session: DbSession, principal: Reviewer) -> DrawOut:
     return supervision.draw_out(await supervision.publish_draw(session, principal, draw_id))
 
 
@@ -592,11 +593,10 @@ async def public_institutions(
     service_mode: ServiceMode | None = None,
     vacancy: Annotated[bool, Query(description="Only with a free place")] = False,
     max_fee: Annotated[
-        Decimal | None,
+        Money | None,
         Query(
             ge=0,
-            max_digits=12,
-            decimal_places=2,
+            le=1_000_000,
             description="Yuan: the service_mode's fee at most this, else a monthly fee",
         ),
     ] = None,

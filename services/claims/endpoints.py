@@ -60,6 +60,7 @@ from shared.db import DbSession, ReadSession
 from shared.errors import Conflict, NotFound, problems
 from shared.handread import JsonBody, Params, declared
 from shared.pagination import Page, PageByCode, PageById
+from shared.schemas import PathId, QueryId, Text
 
 router = APIRouter(prefix="/claims/v1")
 
@@ -195,7 +196,7 @@ async def create_settlement(request: Request) -> Any:
     responses=problems(401, 403, 404, 409, 422),
 )
 async def reverse_settlement(
-    settlement_id: int,
+    settlement_id: PathId,
     key: idempotency.IdempotencyKeyHeader,
     session: DbSession,
     principal: Settler,
@@ -223,7 +224,7 @@ async def reverse_settlement(
     responses=problems(401, 403, 404),
 )
 async def get_settlement(
-    settlement_id: int, session: DbSession, principal: SettlementReader
+    settlement_id: PathId, session: DbSession, principal: SettlementReader
 ) -> ExplanationOfBenefits:
     row = await service.get_settlement(session, settlement_id)
     ensure_may_read_settlement(principal, row.id, row.person_id, row.institution_code)
@@ -239,7 +240,7 @@ async def get_settlement(
     responses=problems(401, 403, 404, 422),
 )
 async def list_person_settlements(
-    person_id: int, session: DbSession, principal: PersonReader, page: PageById
+    person_id: PathId, session: DbSession, principal: PersonReader, page: PageById
 ) -> Page[ExplanationOfBenefits]:
     ensure_may_read_person(principal, person_id)
     before = page.after
@@ -260,7 +261,7 @@ async def list_person_settlements(
     responses=problems(401, 403, 404, 422),
 )
 async def get_accumulators(
-    person_id: int,
+    person_id: PathId,
     session: DbSession,
     principal: PersonReader,
     year: Annotated[int, Query(ge=2000, le=2100)],
@@ -284,7 +285,7 @@ async def list_drugs(
     session: DbSession,
     page: PageByCode,
     q: Annotated[
-        str | None,
+        Text | None,
         Query(
             max_length=50, description="Code or pinyin-initials prefix (atf), or part of the name"
         ),
@@ -326,7 +327,7 @@ async def lookup_drugs(body: DrugLookup, session: ReadSession) -> DrugLookupOut:
     responses=problems(404, 422),
 )
 async def get_drug(
-    code: Annotated[str, Path(max_length=40, examples=["XA0001"])], session: DbSession
+    code: Annotated[Text, Path(max_length=40, examples=["XA0001"])], session: DbSession
 ) -> DrugOut:
     drug = await session.get(Drug, code)
     if drug is None:
@@ -366,7 +367,7 @@ async def list_reimbursements(
     page: PageById,
     overdue: bool | None = None,
     status: Annotated[str | None, Query(pattern="^(submitted|approved|rejected|paid)$")] = None,
-    person_id: int | None = None,
+    person_id: QueryId = None,
 ) -> Page[ReimbursementOut]:
     if principal.kind is ClientKind.app:
         person_id = principal.person_id
@@ -392,7 +393,7 @@ async def list_reimbursements(
     responses=problems(401, 403, 404),
 )
 async def get_reimbursement(
-    reimbursement_id: int, session: DbSession, principal: ClaimSubmitter
+    reimbursement_id: PathId, session: DbSession, principal: ClaimSubmitter
 ) -> ReimbursementOut:
     row = await reimbursements.get(session, principal, reimbursement_id)
     return reimbursements.reimbursement_out(row)
@@ -407,7 +408,7 @@ async def get_reimbursement(
     responses=problems(401, 403, 404, 409, 422, 503, 504),
 )
 async def approve_reimbursement(
-    reimbursement_id: int,
+    reimbursement_id: PathId,
     session: DbSession,
     principal: Admin,
     enrollment: Enrollment,
@@ -433,7 +434,7 @@ async def approve_reimbursement(
     responses=problems(401, 403, 404, 409, 422),
 )
 async def reject_reimbursement(
-    reimbursement_id: int, body: Rejection, session: DbSession, principal: Admin
+    reimbursement_id: PathId, body: Rejection, session: DbSession, principal: Admin
 ) -> ReimbursementOut:
     row = await reimbursements.reject(session, principal, reimbursement_id, body.reason)
     return reimbursements.reimbursement_out(row)
@@ -448,7 +449,7 @@ async def reject_reimbursement(
     responses=problems(401, 403, 404, 409, 422),
 )
 async def pay_reimbursement(
-    reimbursement_id: int,
+    reimbursement_id: PathId,
     key: idempotency.IdempotencyKeyHeader,
     session: DbSession,
     principal: Admin,
@@ -500,7 +501,7 @@ async def list_flags(
     page: PageById,
     kind: FlagKind | None = None,
     institution_code: Annotated[str | None, Query(pattern=r"^[HP]\d{11}$")] = None,
-    person_id: int | None = None,
+    person_id: QueryId = None,
     in_case: Annotated[bool | None, Query(description="Attached to an audit case or not")] = None,
 ) -> Page[FlagOut]:
     statement = select(AuditFlag)
@@ -563,7 +564,7 @@ async def list_cases(
     response_model=CaseOut,
     responses=problems(401, 403, 404),
 )
-async def get_case(case_id: int, session: DbSession, _: Admin) -> CaseOut:
+async def get_case(case_id: PathId, session: DbSession, _: Admin) -> CaseOut:
     return await supervision.get_case(session, case_id)
 
 
@@ -575,7 +576,7 @@ async def get_case(case_id: int, session: DbSession, _: Admin) -> CaseOut:
     response_model=CaseOut,
     responses=problems(401, 403, 404, 409, 422),
 )
-async def update_case(case_id: int, body: CaseUpdate, session: DbSession, _: Admin) -> CaseOut:
+async def update_case(case_id: PathId, body: CaseUpdate, session: DbSession, _: Admin) -> CaseOut:
     return await supervision.update_case(session, case_id, body)
 
 
@@ -603,7 +604,7 @@ async def fund_totals(
     responses=problems(401, 403, 404, 422, 503, 504),
 )
 async def recheck_person(
-    person_id: int,
+    person_id: PathId,
     session: DbSession,
     _: Admin,
     enrollment: Enrollment,

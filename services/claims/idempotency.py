@@ -32,6 +32,7 @@ _KEY: dict[str, Any] = {
     "alias": "Idempotency-Key",
     "min_length": 1,
     "max_length": 200,
+    "pattern": r"^[!-~]+$",
     "description": "A key unique to this operation; a retry sends the same key and body",
 }
 

@@ -59,7 +59,7 @@ from shared.db import DbSession
 from shared.errors import NotFound, problems
 from shared.handread import Params, declared
 from shared.pagination import Page, PageById
-from shared.schemas import Day, Id
+from shared.schemas import Day, Id, Text
 from shared.validators import USCC, VOUCHER_CODE_PATTERN, IdNumber
 
 router = APIRouter(prefix="/enrollment/v1")
@@ -649,7 +649,7 @@ async def read_access_log(
     _: Admin,
     page: PageById,
     person_id: Annotated[Id | None, Query()] = None,
-    client_id: Annotated[str | None, Query(max_length=100)] = None,
+    client_id: Annotated[Text | None, Query(max_length=100)] = None,
 ) -> Page[AccessLogItem]:
     rows = await access_log_page(session, page.after, page.limit + 1, person_id, client_id)
     rows, cursor = page.page(rows, key=lambda e: e.id)

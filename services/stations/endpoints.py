@@ -55,6 +55,7 @@ from services.stations.station_cache import StationCache
 from shared.db import DbSession, ReadSession
 from shared.errors import NotFound, problems
 from shared.pagination import Page, PageByCode, PageById
+from shared.schemas import PathId
 
 router = APIRouter(prefix="/stations/v1")
 
@@ -193,7 +194,7 @@ async def nearby_stations(
 async def list_stations(
     session: ReadSession,
     page: PageById,
-    station_type: Annotated[str | None, Query(max_length=30)] = None,
+    station_type: Annotated[str | None, Query(pattern=r"^[a-z_]{1,30}$")] = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6,12}$")] = None,
 ) -> Page[StationOut]:
     repo = StationRepository(session)
@@ -228,7 +229,7 @@ async def create_station(
     response_model=StationOut,
     responses=problems(404, 422),
 )
-async def get_station(station_id: int, session: ReadSession) -> StationOut:
+async def get_station(station_id: PathId, session: ReadSession) -> StationOut:
     return await service.get_station(session, station_id)
 
 
@@ -422,7 +423,7 @@ async def nearby_pharmacies(
     responses=problems(401, 403, 404, 422),
 )
 async def request_video(
-    station_id: int, body: VideoRequestCreate, session: DbSession, principal: PersonApp
+    station_id: PathId, body: VideoRequestCreate, session: DbSession, principal: PersonApp
 ) -> VideoRequestOut:
     return await service.request_video_service(session, principal, station_id, body)
 
@@ -436,7 +437,7 @@ async def request_video(
     responses=problems(401, 403, 422),
 )
 async def station_queue(
-    station_id: int,
+    station_id: PathId,
     session: ReadSession,
     principal: StationClient,
     page: PageById,
@@ -475,13 +476,13 @@ async def my_video_requests(
     responses=problems(401, 403, 404),
 )
 async def get_video_request(
-    request_id: int, session: ReadSession, principal: VideoParty
+    request_id: PathId, session: ReadSession, principal: VideoParty
 ) -> VideoRequestOut:
     return service.video_out(await service.get_video_request(session, principal, request_id))
 
 
 def _video_action(action: VideoAction, summary: str) -> None:
-    async def act(request_id: int, session: DbSession, principal: VideoParty) -> VideoRequestOut:
+    async def act(request_id: PathId, session: DbSession, principal: VideoParty) -> VideoRequestOut:
         return await service.act_on_video_request(session, principal, request_id, action)
 
     router.add_api_route(
@@ -512,7 +513,7 @@ _video_action(VideoAction.cancel, "Cancel an open request (its person or its sta
     responses=problems(401, 403, 404, 422),
 )
 async def record_handled(
-    station_id: int, body: HandledItemCreate, session: DbSession, principal: StationClient
+    station_id: PathId, body: HandledItemCreate, session: DbSession, principal: StationClient
 ) -> HandledItemOut:
     return await service.record_handled(
         session, principal, station_id, body.item_code, body.person_id
@@ -528,7 +529,7 @@ async def record_handled(
     responses=problems(401, 403, 422),
 )
 async def handled_per_month(
-    station_id: int,
+    station_id: PathId,
     session: ReadSession,
     principal: StationClient,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
