@@ -37,16 +37,30 @@ DEMO_CLIENTS: tuple[tuple[ClientKind, str | None, str], ...] = (
 )
 
 
+START_LOCK = "yibao-start.lock"
+"""The file of the lock :class:`EmbeddedServer` starts under, beside pgserver's own."""
+
+
 class EmbeddedServer:
-    """The embedded PostgreSQL (pgserver), data kept under the data folder across restarts."""
+    """The embedded PostgreSQL (pgserver), data kept under the data folder across restarts.
+
+    Started under an inter-process lock of our own, machine-wide: run as root, pgserver creates
+    its system user (``useradd pgserver``) before it takes its own lock, so two processes
+    starting at once on a new machine (two test workers) raced there, and the loser's initdb
+    failed. Under this lock the first creates the user, initialises and starts the server; the
+    others wait, then find it running.
+    """
 
     def __init__(self, data_dir: Path) -> None:
+        import fasteners
         import pgserver  # imported here: production never loads it
+        from pgserver.postgres_server import PostgresServer
 
         self.pgdata = (data_dir / "pg").resolve()
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        _forget_dead_handles(self.pgdata)
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        with fasteners.InterProcessLock(PostgresServer.runtime_path / START_LOCK):
+            _forget_dead_handles(self.pgdata)
+            self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
 
     def url(self, database: str = DEMO_DATABASE) -> str:
         return with_database(self._server.get_uri(), database)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -165,6 +166,29 @@ class Unprocessable(ProblemError):
         if field is not None and "errors" not in kwargs:
             kwargs["errors"] = [{"field": field, "message": detail}]
         super().__init__(detail, **kwargs)
+
+
+def refused_upstream(
+    service: str, status: int, content: bytes, fields: Mapping[str, str]
+) -> Unprocessable:
+    """A 400 or 422 another service answered to a call made of the caller's input, as this
+    service's 422: the caller's input is what was refused (a 503 would tell the caller to retry
+    what can never succeed). ``fields`` names, for each field of the other service's request,
+    the caller's field it came from; the other service's messages are kept."""
+    try:
+        problem = orjson.loads(content)
+        upstream = [e for e in problem.get("errors") or () if isinstance(e, dict)]
+    except (orjson.JSONDecodeError, AttributeError):
+        upstream = []
+    errors = [
+        {"field": fields[str(e.get("field"))], "message": str(e.get("message", "invalid"))}
+        for e in upstream
+        if str(e.get("field")) in fields
+    ] or [{"field": field, "message": f"refused by {service}"} for field in fields.values()]
+    return Unprocessable(
+        f"{service} refused the request made of this input ({status})",
+        errors=list({e["field"]: e for e in errors}.values()),
+    )
 
 
 class PayloadTooLarge(ProblemError):

@@ -13,7 +13,13 @@ from pydantic import BaseModel, ValidationError
 from services.claims.domain.calculator import OffsiteFiling, Patient, Qualification
 from services.claims.domain.policy import Scheme
 from shared.context import request_id_var
-from shared.errors import Forbidden, NotFound, Unprocessable, UpstreamUnavailable
+from shared.errors import (
+    Forbidden,
+    NotFound,
+    Unprocessable,
+    UpstreamUnavailable,
+    refused_upstream,
+)
 from shared.http import ServiceClient
 
 
@@ -66,6 +72,10 @@ class EnrollmentApi(Protocol):
     async def resolve_voucher(self, code: str) -> int: ...
 
 
+ELIGIBILITY_FIELDS = {"path.person_id": "person_id", "query.date": "date"}
+"""Enrollment's names of what an eligibility question is made of: its person and day."""
+
+
 def _eligibility_of(response: httpx.Response, person_id: int) -> Eligibility:
     if response.status_code == 404:
         raise NotFound(f"person {person_id} not found")
@@ -79,6 +89,10 @@ def _eligibility_of(response: httpx.Response, person_id: int) -> Eligibility:
 def _refused_or_failed(response: httpx.Response, what: str) -> None:
     if response.status_code in (401, 403):
         raise Forbidden(f"enrollment refused this client {what}")
+    if response.status_code in (400, 422):
+        raise refused_upstream(
+            "enrollment", response.status_code, response.content, ELIGIBILITY_FIELDS
+        )
     if response.status_code != 200:
         raise UpstreamUnavailable(f"enrollment answered {response.status_code}")
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.claims.domain.calculator import Institution
 from shared.cache import TTLCache
-from shared.errors import Unprocessable, UpstreamUnavailable
+from shared.errors import Unprocessable, UpstreamUnavailable, refused_upstream
 from shared.http import ServiceClient
 
 
@@ -55,6 +55,13 @@ class HttpStationsClient:
         response = await self.client.get(f"/stations/v1/institutions/{code}", headers=self.headers)
         if response.status_code == 404:
             raise Unprocessable(f"no designated institution {code}", field="body.institution_code")
+        if response.status_code in (400, 422):
+            raise refused_upstream(
+                "stations",
+                response.status_code,
+                response.content,
+                {"path.code": "body.institution_code"},
+            )
         if response.status_code != 200:
             raise UpstreamUnavailable(f"stations answered {response.status_code}")
         try:
