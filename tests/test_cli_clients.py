@@ -1,4 +1,4 @@
-"""``yibao clients disable``: an operator cuts off a client whose secret leaked."""
+"""``yibao clients disable`` cuts off a client whose secret leaked; ``enable`` lets it back."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from shared.dbadmin import Bootstrap
 from shared.topology import GATEWAY
 
 
-def test_disable_marks_the_client_and_unknown_ones_fail(database: Bootstrap, use_url) -> None:
+def test_disable_then_enable_and_unknown_ones_fail(database: Bootstrap, use_url) -> None:
     made = asyncio.run(create_clients(database, ((ClientKind.pharmacy, "P37160200007", "cli"),)))
     client_id = made[0]["client_id"]
     use_url(database.admin_url)
@@ -39,3 +39,9 @@ def test_disable_marks_the_client_and_unknown_ones_fail(database: Bootstrap, use
     assert asyncio.run(disabled_at()) is not None
     unknown = runner.invoke(app, ["clients", "disable", "pharmacy-000000000000"])
     assert unknown.exit_code == 1
+
+    enabled = runner.invoke(app, ["clients", "enable", client_id])
+    assert enabled.exit_code == 0, enabled.output
+    assert json.loads(enabled.stdout) == {"client_id": client_id, "disabled_at": None}
+    assert asyncio.run(disabled_at()) is None
+    assert runner.invoke(app, ["clients", "enable", "pharmacy-000000000000"]).exit_code == 1

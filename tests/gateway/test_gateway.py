@@ -227,6 +227,49 @@ async def test_a_disabled_clients_tokens_are_refused_before_they_expire(gateway,
     assert new_token.status_code == 401
     unknown = await gateway.post("/auth/clients/admin-000000000000/disable", headers=auth("admin"))
     assert unknown.status_code == 404
+    malformed = await gateway.post("/auth/clients/nobody-000/disable", headers=auth("admin"))
+    assert malformed.status_code == 422
+
+
+async def test_an_admin_enables_a_disabled_client_again(gateway, auth):
+    client = await register(gateway, auth, "institution", "H37160200001")
+    headers = {"Authorization": f"Bearer {await _token_for(gateway, client)}"}
+    enable = f"/auth/clients/{client['client_id']}/enable"
+    assert (await gateway.post(enable, headers=auth("station", "1"))).status_code == 403
+    await gateway.post(f"/auth/clients/{client['client_id']}/disable", headers=auth("admin"))
+    assert (await gateway.get("/claims/v1/drugs", headers=headers)).status_code == 401
+
+    enabled = await gateway.post(enable, headers=auth("admin"))
+    assert enabled.status_code == 200, enabled.text
+    assert enabled.json()["disabled_at"] is None
+    assert (await gateway.post(enable, headers=auth("admin"))).status_code == 200  # idempotent
+    # Its unexpired token is accepted again (forwarded; every service is down here: 503),
+    # and it gets new ones.
+    assert (await gateway.get("/claims/v1/drugs", headers=headers)).status_code == 503
+    assert await _token_for(gateway, client)
+    listed = await gateway.get("/auth/clients", params={"limit": 500}, headers=auth("admin"))
+    mine = [c for c in listed.json()["items"] if c["client_id"] == client["client_id"]]
+    assert mine[0]["disabled_at"] is None
+    unknown = await gateway.post("/auth/clients/admin-000000000000/enable", headers=auth("admin"))
+    assert unknown.status_code == 404
+
+
+async def test_an_api_client_field_in_another_type_is_refused(gateway, auth):
+    for body, field in [
+        ({"kind": "admin", "name": 5}, "body.name"),
+        ({"kind": "pharmacy", "bind": 37160200007}, "body.bind"),
+        ({"kind": "admin", "name": "a\x00"}, "body.name"),
+        ({"kind": True}, "body.kind"),
+    ]:
+        answer = await gateway.post("/auth/clients", json=body, headers=auth("admin"))
+        assert answer.status_code == 422, answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == [field]
+    token = await gateway.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials", "client_id": "admin-0", "client_secret": "x"},
+    )
+    assert token.status_code == 422
+    assert [e["field"] for e in token.json()["errors"]] == ["body.client_id"]
 
 
 async def test_another_gateway_process_learns_of_a_disabled_client(settings_for, auth):
