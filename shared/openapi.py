@@ -9,12 +9,12 @@ holds the body models that hand-read routes declare (:mod:`shared.handread`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from shared.errors import Problem, problem_declaration
 from shared.handread import HandRead
@@ -68,8 +68,37 @@ def _page_example(components: dict[str, Any], schema: dict[str, Any]) -> None:
         schema["examples"] = [{"items": item["examples"][:1], "next_cursor": None}]
 
 
+def _declared_types(app: FastAPI) -> Iterator[Any]:
+    """The types of the bodies and answers the routes declare."""
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        if route.response_model is not None:
+            yield route.response_model
+        if route.body_field is not None:
+            yield route.body_field.field_info.annotation
+        for response in (route.responses or {}).values():
+            if "model" in response:
+                yield response["model"]
+
+
+def _restore_examples(app: FastAPI, components: dict[str, Any]) -> None:
+    """FastAPI writes its document without null values, examples' included, so an example with
+    a nullable field left null came out invalid (a required field missing): its models' own."""
+    for declared in _declared_types(app):
+        schema = TypeAdapter(declared).json_schema(ref_template=_REF)
+        named = dict(schema.pop("$defs", {}))
+        if isinstance(declared, type) and issubclass(declared, BaseModel):
+            named.setdefault(declared.__name__, schema)
+        for name, definition in named.items():
+            if "examples" in definition and name in components:
+                components[name]["examples"] = definition["examples"]
+
+
 def finish(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     components = document.setdefault("components", {}).setdefault("schemas", {})
+    _restore_examples(app, components)
     for name in _FASTAPI_VALIDATION:
         components.pop(name, None)
     add_schemas(components, Problem)

@@ -52,8 +52,9 @@ class Choice(StrEnum):
         return {**schema, "strict": False}
 
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-"""A row id: 1 to 2^63-1."""
+Id = Annotated[int, Field(ge=1, lt=MAX_ID + 1)]
+"""A row id: 1 to 2^63-1. (Declared as below 2^63: the document's numbers pass through floats,
+where 2^63-1 would round up to 2^63 and the document would admit one id too many.)"""
 
 PathId = Annotated[Id, Path()]
 """A row id in the path: a larger number is a 422, not a database error."""

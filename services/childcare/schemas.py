@@ -641,7 +641,7 @@ class DrawCreate(StrictModel):
     institution_count: int = Field(ge=1, le=1000)
     inspector_count: int = Field(ge=1, le=100)
     seed: int | None = Field(
-        None, ge=0, le=2**63 - 1, description="Omit to let the service pick and record one"
+        None, ge=0, lt=2**63, description="Omit to let the service pick and record one"
     )
 
 
