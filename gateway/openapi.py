@@ -95,14 +95,16 @@ def _integer_header(description: str, required: bool = False) -> dict[str, Any]:
 
 
 def add_gateway_answers(document: dict[str, Any], own: set[int]) -> None:
-    """What the gateway answers on an operation, before or instead of its service: a rate
-    limit (429, with Retry-After) and oversized headers (431) on every rate-limited operation,
-    with the RateLimit-* headers on its successes; on a forwarded one also an oversized body
-    (413) and a service down or slow (503, 504); on its own, a database down (503)."""
+    """What the gateway answers on an operation, before or instead of its service: a token
+    that does not verify, wherever one is sent (401); a rate limit (429, with Retry-After) and
+    oversized headers (431) on every rate-limited operation, with the RateLimit-* headers on
+    its successes; on a forwarded one also an oversized body (413) and a service down or slow
+    (503, 504); on its own, a database down (503)."""
     for path, _, operation in operations(document):
+        responses = operation.setdefault("responses", {})
+        responses.setdefault("401", problem_declaration(401))
         if path in UNLIMITED_PATHS:
             continue
-        responses = operation.setdefault("responses", {})
         statuses = [429, 431, 503] if id(operation) in own else [413, 429, 431, 503, 504]
         for status in statuses:
             responses.setdefault(str(status), problem_declaration(status))

@@ -327,7 +327,7 @@ def problem_content() -> dict[str, Any]:
 
 DESCRIPTIONS = {
     400: "Malformed request: the body is not UTF-8 JSON",
-    401: "Missing or invalid token",
+    401: "Missing or invalid token (a token is checked wherever one is sent)",
     403: "The token's client may not do this",
     404: "No such object, or not visible to this client",
     409: "Conflicts with the current state",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from datetime import date
 from enum import Enum
 from typing import Annotated
 
@@ -57,7 +56,7 @@ from shared.pagination import (
     id_key,
     paging,
 )
-from shared.schemas import PathId
+from shared.schemas import Day, PathId
 
 router = APIRouter(prefix="/childcare/v1")
 TAG_INSTITUTIONS: list[str | Enum] = ["childcare institutions"]
@@ -329,7 +328,7 @@ async def list_staff(
     principal: ChildcareActor,
     page: PageById,
     health_check_overdue: bool = False,
-    as_of: Annotated[date | None, Query(description="Overdue as of this day (today)")] = None,
+    as_of: Annotated[Day | None, Query(description="Overdue as of this day (today)")] = None,
     current: Annotated[bool, Query(description="Only staff who have not left")] = True,
 ) -> Page[StaffListItem]:
     on = as_of or service.today()
