@@ -68,6 +68,29 @@ class Bootstrap:
         return with_user(self.admin_url, spec.db_role, self.role_password)
 
 
+ROLES_LOCK = 71600
+"""Advisory lock key held while roles are made (in the ``postgres`` database: see below)."""
+
+
+async def _ensure_roles(
+    admin_url: str, processes: tuple[ServiceSpec, ...], role_password: str | None
+) -> None:
+    """Each process's login role. Roles belong to the whole server, but an advisory lock only
+    to one database: taken in each bootstrap's own database, two bootstraps of two databases
+    at once (two test workers) both altered a role, and one failed ("tuple concurrently
+    updated"). So the lock is taken in ``postgres``, which every bootstrap shares."""
+    conn = await _connect(with_database(admin_url, "postgres"))
+    try:
+        await conn.execute("select pg_advisory_lock($1)", ROLES_LOCK)
+        for spec in processes:
+            exists = await conn.fetchval("select 1 from pg_roles where rolname = $1", spec.db_role)
+            password = f" password {_literal(role_password)}" if role_password else ""
+            verb = "alter" if exists else "create"
+            await conn.execute(f"{verb} role {_ident(spec.db_role)} login{password}")
+    finally:
+        await conn.close()  # ends the session, and its lock with it
+
+
 async def bootstrap(
     admin_url: str,
     *,
@@ -82,7 +105,9 @@ async def bootstrap(
         can_create_roles = await conn.fetchval(
             "select rolsuper or rolcreaterole from pg_roles where rolname = current_user"
         )
-        if not can_create_roles:
+        if can_create_roles:
+            await _ensure_roles(admin_url, processes, role_password)
+        else:
             log.warning("the admin role may not create roles: every service shares it")
         # Nobody but the owners may create objects in public or use the other schemas.
         await conn.execute("revoke create on schema public from public")
@@ -90,15 +115,6 @@ async def bootstrap(
             schema = _ident(spec.schema)
             if can_create_roles:
                 role = _ident(spec.db_role)
-                async with conn.transaction():
-                    # Roles are cluster-wide: another database on the server may have made it.
-                    await conn.execute("select pg_advisory_xact_lock(71600)")
-                    exists = await conn.fetchval(
-                        "select 1 from pg_roles where rolname = $1", spec.db_role
-                    )
-                    password = f" password {_literal(role_password)}" if role_password else ""
-                    verb = "alter" if exists else "create"
-                    await conn.execute(f"{verb} role {role} login{password}")
                 await conn.execute(f"grant connect, temporary on database {_ident(db)} to {role}")
                 await conn.execute(f"create schema if not exists {schema} authorization {role}")
                 await conn.execute(f"alter schema {schema} owner to {role}")

@@ -1,4 +1,5 @@
-"""The embedded PostgreSQL starts once, safely, when several processes start it at once.
+"""The embedded PostgreSQL starts once, safely, when several processes start it at once; and
+several test workers bootstrap their databases on it at once.
 
 On a new machine, run as root, pgserver creates its system user before taking its own lock:
 two test workers raced there (``useradd ... exit 9``, or initdb failing on the loser). Every
@@ -12,6 +13,7 @@ not exist yet.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -24,6 +26,8 @@ import fasteners
 from pgserver.postgres_server import PostgresServer
 
 from cli.stack import START_LOCK
+from shared.db import with_database
+from shared.dbadmin import bootstrap, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,3 +83,18 @@ def test_processes_starting_at_once_wait_for_one_another_and_share_one_server():
             process.communicate(timeout=60)
         shutil.rmtree(data_dir)
         assert [p.returncode for p in starting] == [0, 0]
+
+
+async def test_bootstraps_of_several_databases_at_once_all_succeed(database):
+    """Roles belong to the server: every bootstrap makes or alters the same ones. Each worker
+    of a test run bootstraps its own database, at the same moment as the others; under a lock
+    of one database each, two altered a role at once and one failed."""
+    urls = [
+        with_database(database.admin_url, f"yibao_boot_{n}_{secrets.token_hex(3)}")
+        for n in range(4)
+    ]
+    try:
+        boots = await asyncio.gather(*(bootstrap(url) for url in urls))
+        assert all(boot.separate_roles for boot in boots)
+    finally:
+        await asyncio.gather(*(drop_database(url) for url in urls))
