@@ -156,7 +156,9 @@ class MergedOpenAPI:
         if cached is not None and time.monotonic() - cached[0] < self.ttl:
             return
         try:
-            response = await client.http.get("/openapi.json", timeout=3.0)
+            # A service writes its document on the first request for it: seconds on a busy
+            # machine, so more than a request's usual time is given.
+            response = await client.http.get("/openapi.json", timeout=15.0)
             response.raise_for_status()
             self._docs[name] = (time.monotonic(), response.json())
         except Exception as exc:  # a missing service must not break the whole document
