@@ -50,10 +50,11 @@ def live(
         yield supervisor
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fuzz_database(database: Bootstrap) -> Iterator[Bootstrap]:
     """A database of its own for the fuzzer: what it writes (policies, clients disabled,
-    thousands of odd rows) never meets another test."""
+    thousands of odd rows) never meets another test. Module-scoped, like its processes: they
+    are stopped once the fuzzer is done, not kept idle to the end of the run."""
     url = with_database(database.admin_url, f"yibao_fuzz_{secrets.token_hex(4)}")
     boot = asyncio.run(bootstrap(url))
     try:
@@ -64,7 +65,7 @@ def fuzz_database(database: Bootstrap) -> Iterator[Bootstrap]:
         asyncio.run(drop_database(url))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fuzz_live(
     fuzz_database: Bootstrap, keys: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Supervisor]:

@@ -16,7 +16,9 @@ import pytest
 from cli.stack import create_clients
 from shared.auth import ClientKind
 
-pytestmark = pytest.mark.xdist_group("fuzz")
+# With the other end-to-end tests, one after another: the fuzzer's load must not starve the
+# timed start-ups of tests/e2e/test_up.py.
+pytestmark = pytest.mark.xdist_group("e2e")
 
 CHECKS = (
     "not_a_server_error",
