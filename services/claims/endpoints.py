@@ -193,7 +193,7 @@ async def create_settlement(request: Request) -> Any:
     tags=["settlements"],
     summary="Reverse a settlement (冲正), giving back its accumulators",
     response_model=ExplanationOfBenefits,
-    responses=problems(401, 403, 404, 409, 422),
+    responses={200: idempotency.REPLAYED_DECLARATION, **problems(401, 403, 404, 409, 422)},
 )
 async def reverse_settlement(
     settlement_id: PathId,
@@ -446,7 +446,7 @@ async def reject_reimbursement(
     tags=["reimbursements"],
     summary="Pay an approved reimbursement (admin); a retry with the same key pays once",
     response_model=ReimbursementOut,
-    responses=problems(401, 403, 404, 409, 422),
+    responses={200: idempotency.REPLAYED_DECLARATION, **problems(401, 403, 404, 409, 422)},
 )
 async def pay_reimbursement(
     reimbursement_id: PathId,
