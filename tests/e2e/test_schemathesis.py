@@ -6,6 +6,7 @@ own, so nothing it disables or writes touches another test."""
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -119,3 +120,8 @@ def test_the_servers_do_what_the_document_says(fuzz_live, fuzz_database, tmp_pat
     outputs = {name: run.communicate(timeout=900)[0] for name, run in runs.items()}
     failed = {name: outputs[name][-15000:] for name, run in runs.items() if run.returncode != 0}
     assert not failed, "\n\n".join(f"--- {name} ---\n{out}" for name, out in failed.items())
+    # And each tested what it was given (every operation but one, for the admin).
+    tested = {name: re.search(r"Tested: (\d+)", out) for name, out in outputs.items()}
+    assert all(tested.values()), outputs
+    counts = {name: int(found.group(1)) for name, found in tested.items() if found}
+    assert counts["admin"] >= 120 and min(counts.values()) >= 10, counts
