@@ -40,6 +40,8 @@ DEMO_CLIENTS: tuple[tuple[ClientKind, str | None, str], ...] = (
 class EmbeddedServer:
     """The embedded PostgreSQL (pgserver), data kept under the data folder across restarts."""
 
+    name = "database"
+
     def __init__(self, data_dir: Path) -> None:
         import pgserver  # imported here: production never loads it
 
@@ -50,6 +52,26 @@ class EmbeddedServer:
 
     def url(self, database: str = DEMO_DATABASE) -> str:
         return with_database(self._server.get_uri(), database)
+
+    def pid(self) -> int | None:
+        """The postmaster's process ID while it runs (pg_ctl starts it detached, so it is
+        watched through its lock file, not as a child)."""
+        from pgserver.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        return info.pid if info is not None and info.is_running() else None
+
+    def alive(self) -> bool:
+        return self.pid() is not None
+
+    def start(self) -> None:
+        """Starts the server again after it stopped (a crash, a kill -9): PostgreSQL recovers
+        from its write-ahead log. Raises while the dead server's processes still hold its
+        shared memory; the supervisor tries again later."""
+        from pgserver.postgres_server import PostgresServer
+
+        with PostgresServer._lock:
+            self._server.ensure_postgres_running()
 
     def stop(self) -> None:
         self._server.cleanup()
