@@ -6,7 +6,7 @@ import asyncio
 import importlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +70,15 @@ class EmbeddedServer:
         shared memory; the supervisor tries again later."""
         from pgserver.postgres_server import PostgresServer
 
-        with PostgresServer._lock:
-            self._server.ensure_postgres_running()
+        # pgserver logs the whole server log on a failed start; the supervisor reports it.
+        quiet = logging.getLogger("pgserver")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            with PostgresServer._lock:
+                self._server.ensure_postgres_running()
+        finally:
+            quiet.setLevel(level)
 
     def stop(self) -> None:
         self._server.cleanup()
@@ -170,12 +177,21 @@ async def _transaction(boot: Bootstrap, spec: ServiceSpec) -> AsyncIterator[Asyn
         await database.dispose()
 
 
-async def seed_all(boot: Bootstrap, on_done: Callable[[str, str], None] = lambda *_: None) -> None:
+async def seed_all(
+    boot: Bootstrap,
+    on_done: Callable[[str, str], None] = lambda *_: None,
+    only: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Every service's demo data; or only the services named in ``only``, each seeded with
+    the options given there (``{"enrollment": {"persons": 300}}``)."""
     links = demo_links()
     for spec in SERVICES:
+        if only is not None and spec.name not in only:
+            continue
+        options = {**links.get(spec.name, {}), **(only or {}).get(spec.name, {})}
         module = importlib.import_module(f"{spec.package}.seed")
         async with _transaction(boot, spec) as session:
-            summary = await module.seed(session, **links.get(spec.name, {}))
+            summary = await module.seed(session, **options)
         on_done(spec.name, summary)
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
+from asyncpg.exceptions import InternalClientError
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.exc import DisconnectionError
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from shared.deadline import ensure_time_to_commit
+from shared.deadline import ensure_time_to_commit, statement_timeout
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -215,9 +216,10 @@ async def hot_path_pool(
     reset: Callable[[asyncpg.Connection], Awaitable[None]],
     server_settings: Mapping[str, str] | None = None,
 ) -> asyncpg.Pool:
-    """A plain asyncpg pool for a service's hot path, with the bounds of :class:`DbTimeouts`
-    (each call there is bounded by the request's deadline besides: pass
-    :func:`shared.deadline.statement_timeout` as its ``timeout``)."""
+    """A plain asyncpg pool for a service's hot path, with the bounds of :class:`DbTimeouts`.
+    Each use is bounded by the request's deadline besides: take connections with
+    :class:`HotConnection` and pass :func:`shared.deadline.statement_timeout` as each call's
+    ``timeout``."""
     options = timeouts.asyncpg_options()
     pool: asyncpg.Pool = await asyncpg.create_pool(
         to_libpq_url(url),
@@ -233,6 +235,30 @@ async def hot_path_pool(
         },
     )
     return pool
+
+
+_UNKNOWN_STATE = (asyncpg.InterfaceError, InternalClientError, asyncpg.PostgresConnectionError)
+
+
+class HotConnection:
+    """A connection of a hot path's pool for the current request, acquired within its
+    deadline. One that fails in a way that leaves its state unknown (the server lost in the
+    middle of an exchange) is closed instead of going back to the pool for the next request.
+    (A class rather than a generator: it is on the path of every eligibility read.)"""
+
+    __slots__ = ("_acquiring", "_connection")
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._acquiring = pool.acquire(timeout=statement_timeout())
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        self._connection: asyncpg.Connection = await self._acquiring.__aenter__()
+        return self._connection
+
+    async def __aexit__(self, kind: Any, exc: BaseException | None, trace: Any) -> None:
+        if isinstance(exc, _UNKNOWN_STATE):
+            self._connection.terminate()
+        await self._acquiring.__aexit__(kind, exc, trace)
 
 
 def get_database(request: Request) -> Database:

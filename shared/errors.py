@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import asyncpg
-from asyncpg.exceptions import ConnectionDoesNotExistError
+from asyncpg.exceptions import InternalClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -286,8 +286,12 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
             return _database_unavailable(type(getattr(exc, "orig", None) or exc).__name__)
     elif isinstance(exc, TimeoutError):
         return _out_of_time()
-    elif isinstance(exc, SQLAlchemyTimeoutError | ConnectionError | ConnectionDoesNotExistError):
+    elif isinstance(exc, SQLAlchemyTimeoutError | ConnectionError):
         return _database_unavailable(type(exc).__name__)
+    elif isinstance(exc, asyncpg.InterfaceError | InternalClientError):
+        # asyncpg's own state, not the server's: what a connection the server lost in the
+        # middle of an exchange answers (shared.db.HotConnection drops such connections).
+        return _database_unavailable(f"{type(exc).__name__}: {exc}")
     return await _unexpected_error(request, exc)
 
 
@@ -306,7 +310,8 @@ def install_error_handlers(app: FastAPI) -> None:
         ConnectionError,
         TimeoutError,
         asyncpg.PostgresError,
-        ConnectionDoesNotExistError,
+        asyncpg.InterfaceError,
+        InternalClientError,
     ):
         app.add_exception_handler(database_error, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

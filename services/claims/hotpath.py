@@ -27,6 +27,7 @@ from services.claims.domain.supervision import Billed, check
 from services.claims.schemas import SettlementRequest
 from services.claims.service import Inputs, compute, visit_of
 from shared.auth import Principal
+from shared.db import HotConnection
 from shared.deadline import current_deadline, ensure_time_to_commit, statement_timeout
 from shared.errors import Unprocessable
 
@@ -167,7 +168,8 @@ class HotPath:
 
     async def policy(self, day: date) -> tuple[str, PolicyParameters]:
         if repository.policies_stale():
-            rows = await self.pool.fetch(_POLICIES, timeout=statement_timeout())
+            async with HotConnection(self.pool) as conn:
+                rows = await conn.fetch(_POLICIES, timeout=statement_timeout())
             repository.remember_policies((row[0], row[1], orjson.loads(row[2])) for row in rows)
         found = repository.cached_policy(day)
         if found is None:
@@ -179,9 +181,10 @@ class HotPath:
     async def preview(self, body: SettlementRequest, inputs: Inputs) -> dict[str, Any]:
         code, policy = await self.policy(body.service_date)
         year = body.service_date.year
-        rows = await self.pool.fetch(
-            _ACCUMULATORS, inputs.person_id, year, timeout=statement_timeout()
-        )
+        async with HotConnection(self.pool) as conn:
+            rows = await conn.fetch(
+                _ACCUMULATORS, inputs.person_id, year, timeout=statement_timeout()
+            )
         used = {pool: amount for pool, amount in rows}
         outcome = compute(policy, inputs, visit_of(body), used)
         after = apply(used, outcome.deltas)
@@ -210,7 +213,7 @@ class HotPath:
         under the person's lock. Each call is its own transaction (no BEGIN/COMMIT round trips).
         """
         policy = await self.policy(body.service_date)
-        async with self.pool.acquire(timeout=statement_timeout()) as conn:
+        async with HotConnection(self.pool) as conn:
             try:
                 return await self._settle(
                     conn, policy, principal, key, request_hash, body, items, inputs

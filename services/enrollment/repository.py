@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.models import AccessLogEntry, Coverage, Person
+from shared.db import HotConnection
 from shared.deadline import statement_timeout
 
 
@@ -195,7 +196,7 @@ class HotPath:
         self, person_id: int, day: date, log: LogFields | None
     ) -> dict[str, Any] | None:
         """The eligibility document as a plain dict (serialised as is), or None for no person."""
-        async with self.pool.acquire(timeout=statement_timeout()) as conn:
+        async with HotConnection(self.pool) as conn:
             if log is None:
                 row = await conn.fetchrow(
                     ELIGIBILITY_PLAIN, person_id, day, timeout=statement_timeout()
@@ -212,7 +213,7 @@ class HotPath:
         """The documents of :meth:`eligibility` for many (person, day, request ID) in the order
         asked (None for no such person). An entry's request ID, when given, is the one logged."""
         columns = [list(column) for column in zip(*asked, strict=True)]
-        async with self.pool.acquire(timeout=statement_timeout()) as conn:
+        async with HotConnection(self.pool) as conn:
             if log is None:
                 rows = await conn.fetch(
                     ELIGIBILITY_BATCH_PLAIN, *columns, timeout=statement_timeout()
@@ -229,7 +230,7 @@ class HotPath:
 
     async def voucher_person(self, person_id: int, log: LogFields) -> tuple[int, str, str] | None:
         """(id, name, ID number) of the person a voucher names, logging the read."""
-        async with self.pool.acquire(timeout=statement_timeout()) as conn:
+        async with HotConnection(self.pool) as conn:
             row = await conn.fetchrow(_VOUCHER_PERSON, person_id, *log, timeout=statement_timeout())
         return None if row is None else (row[0], row[1], row[2])
 
