@@ -109,6 +109,9 @@ class Report:
     """Answered 504 or not answered."""
     races: int = 0
     """Of those, recorded all the same: a commit that raced the deadline."""
+    unavailable_recorded: int = 0
+    """503s recorded all the same: the service was killed in the instant of a commit (claims
+    gone, its statement ran to the end without it). Not a timeout; reported, not limited."""
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -117,7 +120,9 @@ class Report:
         )
         return (
             f"{self.name:<28} recovered in {self.recovery_seconds:5.2f} s   "
-            f"({answered}; commit races {self.races} of {self.timeouts} timeouts)"
+            f"({answered}; commit races {self.races} of {self.timeouts} timeouts"
+            + (f", 503s recorded {self.unavailable_recorded}" if self.unavailable_recorded else "")
+            + ")"
         )
 
 
@@ -520,6 +525,8 @@ class Scenarios:
             if outcome.timed_out:
                 report.timeouts += 1
                 report.races += outcome.recorded_before_retry
+            elif outcome.recorded_before_retry:
+                report.unavailable_recorded += 1
         report.problems.extend(await self._books(outcomes))
         return report
 

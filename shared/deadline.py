@@ -21,11 +21,11 @@ import contextlib
 import logging
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.context import request_id_var
 from shared.errors import DeadlineExceeded
 
 log = logging.getLogger("yibao.deadline")
@@ -41,12 +41,17 @@ def reserve(budget: float) -> float:
     return min(max(budget * 0.1, 0.05), 0.5)
 
 
-@dataclass(frozen=True, slots=True)
 class Deadline:
-    at: float
-    """``time.monotonic()`` by which work, retries and the commit's start are done."""
-    answer_by: float
-    """``time.monotonic()`` by which the process answers, whatever is still running."""
+    """A request's two instants (see the module's doc). A plain class: one is made for every
+    request, and a frozen dataclass costs several times more to make."""
+
+    __slots__ = ("answer_by", "at")
+
+    def __init__(self, at: float, answer_by: float) -> None:
+        self.at = at
+        """``time.monotonic()`` by which work, retries and the commit's start are done."""
+        self.answer_by = answer_by
+        """``time.monotonic()`` by which the process answers, whatever is still running."""
 
     @classmethod
     def within(cls, budget: float, *, started: float | None = None) -> Deadline:
@@ -96,9 +101,29 @@ def _time_left(scope: Scope) -> float | None:
 
 
 class _Cycle:
-    __slots__ = ("answer", "expired", "started")
+    """One request in flight: what answering it 504 takes, and how far it has gone."""
 
-    def __init__(self) -> None:
+    __slots__ = (
+        "answer",
+        "answer_by",
+        "expired",
+        "receive",
+        "request_id",
+        "scope",
+        "send",
+        "started",
+        "task",
+    )
+
+    def __init__(
+        self, answer_by: float, task: asyncio.Task[None], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        self.answer_by = answer_by
+        self.task = task
+        self.request_id = request_id_var.get()
+        self.scope = scope
+        self.receive = receive
+        self.send = send
         self.started = False
         self.expired = False
         self.answer: asyncio.Task[None] | None = None
@@ -108,15 +133,22 @@ class Deadlines:
     """Pure ASGI: gives each HTTP request its :class:`Deadline` and keeps it.
 
     ``limit`` is the longest a request may take here; a caller's ``X-Time-Left-Ms`` shortens
-    it, never lengthens it. At :attr:`Deadline.answer_by` a request that has not begun its
+    it, never lengthens it. Past :attr:`Deadline.answer_by` a request that has not begun its
     answer is cancelled and answered 504 from another task, so that a handler stuck in its
     clean-up (a rollback on a frozen database) cannot hold the answer back; the connection is
-    then closed, since that handler may still hold it.
+    then closed, since that handler may still hold it. One sweep every ``tick`` seconds finds
+    such requests, rather than a timer per request: a timer set and cancelled on every request
+    cost more than everything else here together (the answer comes up to ``tick`` late, well
+    within the reserve kept for it).
     """
 
-    def __init__(self, app: ASGIApp, *, limit: float) -> None:
+    def __init__(self, app: ASGIApp, *, limit: float, tick: float = 0.02) -> None:
         self.app = app
         self.limit = limit
+        self.tick = tick
+        self._running: dict[int, _Cycle] = {}
+        self._sweeping: asyncio.TimerHandle | None = None
+        self._sweeping_loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,7 +159,9 @@ class Deadlines:
         budget = self.limit if asked is None else min(asked, self.limit)
         deadline = Deadline.within(budget, started=started)
         token = current_deadline.set(deadline)
-        cycle = _Cycle()
+        task = asyncio.current_task()
+        assert task is not None
+        cycle = _Cycle(deadline.answer_by, task, scope, receive, send)
 
         async def send_in_time(message: Message) -> None:
             if cycle.expired:
@@ -136,11 +170,9 @@ class Deadlines:
                 cycle.started = True
             await send(message)
 
-        task = asyncio.current_task()
-        assert task is not None
-        timer = asyncio.get_running_loop().call_later(
-            max(deadline.answer_in(), 0.0), self._expire, cycle, task, scope, receive, send
-        )
+        key = id(cycle)
+        self._running[key] = cycle
+        self._sweep_soon()
         try:
             await self.app(scope, receive, send_in_time)
         except Exception:
@@ -151,24 +183,40 @@ class Deadlines:
             if not cycle.expired:
                 raise
         finally:
-            timer.cancel()
+            del self._running[key]
             current_deadline.reset(token)
         if cycle.answer is not None:
             if task.cancelling():
                 task.uncancel()  # the cancellation was this layer's own
             await cycle.answer
 
-    def _expire(self, cycle: _Cycle, task: asyncio.Task[None], *args: object) -> None:
-        if cycle.started:
-            return  # the answer is on its way: let it finish
-        cycle.expired = True
-        task.cancel()
-        cycle.answer = asyncio.get_running_loop().create_task(self._answer(*args))  # type: ignore[arg-type]
+    def _sweep_soon(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._sweeping is None or self._sweeping_loop is not loop:
+            self._sweeping_loop = loop
+            self._sweeping = loop.call_later(self.tick, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweeping = None
+        now = time.monotonic()
+        for cycle in list(self._running.values()):
+            if now >= cycle.answer_by and not cycle.started and not cycle.expired:
+                self._expire(cycle)
+        if self._running:
+            self._sweep_soon()
 
     @staticmethod
-    async def _answer(scope: Scope, receive: Receive, send: Send) -> None:
-        log.warning("%s %s: out of time, answered 504", scope["method"], scope["path"])
-        response = DeadlineExceeded().to_response()
-        response.headers["Connection"] = "close"
-        with contextlib.suppress(OSError):  # the caller may be gone too
-            await response(scope, receive, send)
+    def _expire(cycle: _Cycle) -> None:
+        cycle.expired = True
+        cycle.task.cancel()
+        cycle.answer = asyncio.get_running_loop().create_task(_answer(cycle))
+
+
+async def _answer(cycle: _Cycle) -> None:
+    request_id_var.set(cycle.request_id)  # this task's own context: the problem names it
+    scope = cycle.scope
+    log.warning("%s %s: out of time, answered 504", scope["method"], scope["path"])
+    response = DeadlineExceeded().to_response()
+    response.headers["Connection"] = "close"
+    with contextlib.suppress(OSError):  # the caller may be gone too
+        await response(scope, cycle.receive, cycle.send)

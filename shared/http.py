@@ -44,7 +44,9 @@ from shared.metrics import Metrics, UpstreamTimer, status_outcome
 log = logging.getLogger("yibao.http")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_RETRIED_ANSWERS = frozenset({502, 503, 504})
+_RETRIED_ANSWERS = frozenset({502, 503})
+"""Answers an idempotent call is retried on, while time is left. Not a 504: the upstream spent
+the time it was given, and a retry would have less."""
 _SHORTEST_CALL = 0.02
 """Seconds below which a call is not worth making: the upstream could not answer in time."""
 

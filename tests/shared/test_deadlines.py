@@ -119,7 +119,7 @@ async def test_work_past_the_deadline_is_answered_504_without_waiting_for_its_cl
     assert start["status"] == 504
     assert (b"connection", b"close") in start["headers"]  # the stuck handler may still hold it
     assert b"nothing was recorded" in body["body"]
-    assert answered - started < 0.3
+    assert answered - started < 0.35  # its answer_by, and the sweep that found it
     assert finished - answered > 0.4  # the handler's clean-up went on after the answer
 
 
