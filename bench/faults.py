@@ -460,8 +460,19 @@ class Scenarios:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
         recovery = await _until(self.settles, struck)
+        report = Report("PostgreSQL killed -9", recovery)
+        # Readiness follows the database: every process says so again, by itself.
+        try:
+            await _until(self.all_ready, time.monotonic())
+        except TimeoutError:
+            report.problems.append("not every process is ready again")
         await asyncio.sleep(STEADY)
-        return Report("PostgreSQL killed -9", recovery)
+        return report
+
+    async def all_ready(self) -> bool:
+        urls = [self.stack.url(spec.name) for spec in ALL_PROCESSES]
+        statuses = await asyncio.gather(*(status_of(self.http.get(f"{u}/readyz")) for u in urls))
+        return all(status == 200 for status in statuses)
 
     def _database_probes(
         self, http: httpx.AsyncClient
