@@ -30,6 +30,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -129,11 +130,11 @@ class Report:
 class FaultStack:
     """The five processes and a PostgreSQL of their own, supervised as by ``yibao up``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, server: EmbeddedServer) -> None:
         self.root = root
-        self.server = EmbeddedServer(root)
+        self.server = server
         self.boot: Bootstrap = asyncio.run(
-            bootstrap(with_database(self.server.url("postgres"), "yibao_faults"))
+            bootstrap(with_database(server.url("postgres"), "yibao_faults"))
         )
         migrate_all(self.boot)
         seeded = {"enrollment": {"persons": 400}, "claims": {}, "stations": {}}
@@ -152,7 +153,7 @@ class FaultStack:
             ports=ports_from(free_port_block()),
             log_dir=root / "logs",
             extra_env=ENV,
-            database=self.server,
+            database=server,
         )
         self.events: list[str] = []
         self._stop = threading.Event()
@@ -161,19 +162,22 @@ class FaultStack:
     @classmethod
     @contextlib.contextmanager
     def running(cls, root: Path) -> Iterator[FaultStack]:
-        stack = cls(root)
+        server = EmbeddedServer(root)
         try:
-            stack.supervisor.start_all()
-            for spec in ALL_PROCESSES:
-                stack.supervisor.wait_healthy(spec.name)
-            stack._watcher.start()
-            yield stack
+            stack = cls(root, server)
+            try:
+                stack.supervisor.start_all()
+                for spec in ALL_PROCESSES:
+                    stack.supervisor.wait_healthy(spec.name)
+                stack._watcher.start()
+                yield stack
+            finally:
+                stack._stop.set()
+                if stack._watcher.is_alive():
+                    stack._watcher.join()
+                stack.supervisor.stop_all()
         finally:
-            stack._stop.set()
-            if stack._watcher.is_alive():
-                stack._watcher.join()
-            stack.supervisor.stop_all()
-            stack.server.stop()
+            server.stop()
 
     def _watch(self) -> None:
         """What ``yibao up`` does between its start and Ctrl-C, a little more often."""
@@ -184,7 +188,7 @@ class FaultStack:
     async def _reference_data(self) -> tuple[list[int], list[str]]:
         conn = await asyncpg.connect(to_libpq_url(self.boot.admin_url))
         try:
-            day = _day()
+            day = date.fromisoformat(ELIGIBILITY_DATE)
             persons = await conn.fetch(
                 "SELECT DISTINCT person_id FROM enrollment.coverages WHERE start_date <= $1"
                 " AND (end_date IS NULL OR end_date >= $1) ORDER BY person_id LIMIT 1000",
@@ -215,12 +219,6 @@ class FaultStack:
         assert pid is not None, "the database is not running"
         postmaster = psutil.Process(pid)
         return [postmaster, *postmaster.children(recursive=True)]
-
-
-def _day() -> Any:
-    from datetime import date
-
-    return date.fromisoformat(ELIGIBILITY_DATE)
 
 
 def _visit(person_id: int, institution: str) -> dict[str, Any]:
