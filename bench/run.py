@@ -1,10 +1,13 @@
 """``make bench``: bring the stack up on its own database, load it, and measure each scenario
 with wrk from a second process on loopback, next to a bare ASGI app as the ceiling.
 
+Last, the fault suite (bench/faults.py) runs on a stack and a PostgreSQL of its own, and each
+fault's recovery time is printed with the other figures.
+
 Environment: BENCH_SECONDS (per scenario, default 10), BENCH_CONNECTIONS (default 32),
-BENCH_ONLY (comma-separated scenario names), YIBAO_DATABASE_URL (a server instead of the
-embedded one), BENCH_HOLD=1 (keep the stack up afterwards and write each scenario's wrk command
-to bench/results/hold/, for profiling one scenario at length).
+BENCH_ONLY (comma-separated scenario names, ``faults`` for the fault suite), YIBAO_DATABASE_URL
+(a server instead of the embedded one), BENCH_HOLD=1 (keep the stack up afterwards and write
+each scenario's wrk command to bench/results/hold/, for profiling one scenario at length).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench import wrk
+from bench import faults, wrk
 from bench.scenarios import Scenario, all_scenarios, modules
 from cli.processes import Supervisor, free_port_block, ports_from
 from cli.stack import Stack, migrate_all, seed_all
@@ -120,6 +123,7 @@ def main() -> None:
     stack = Stack.open(settings)
     supervisor: Supervisor | None = None
     hello: subprocess.Popen[bytes] | None = None
+    results: dict[str, dict[str, float]] = {}
     try:
         boot = asyncio.run(bootstrap(with_database(stack.admin_url, "yibao_bench")))
         print("bench: migrating and seeding the yibao_bench database", file=sys.stderr)
@@ -153,7 +157,6 @@ def main() -> None:
         hello_url = f"http://127.0.0.1:{base + 5}/"
         wait_for(hello_url)
 
-        results: dict[str, dict[str, float]] = {}
         ceiling = measure(Scenario("bare_asgi_hello", hello_url), seconds, connections)
         results["bare_asgi_hello"] = _row(ceiling, ceiling)
         chosen = [s for s in all_scenarios(ctx) if not only or s.name in only]
@@ -180,11 +183,6 @@ def main() -> None:
         _report(results, seconds, connections)
         if os.environ.get("BENCH_HOLD"):
             _hold(chosen, connections)
-        failed = [name for name, row in results.items() if row.get("errors")]
-        if failed:
-            # Figures of a scenario that answered errors measure the errors, not the scenario.
-            print(f"scenarios with error responses: {', '.join(failed)}", file=sys.stderr)
-            sys.exit(1)
     finally:
         if hello is not None:
             hello.terminate()
@@ -192,6 +190,20 @@ def main() -> None:
         if supervisor is not None:
             supervisor.stop_all()
         stack.close()
+    problems: list[str] = []
+    if not only or "faults" in only:
+        # On a stack and a PostgreSQL of their own, once the measured one is down.
+        print("bench: the fault suite (bench/faults.py)", file=sys.stderr)
+        problems = _faults(results, faults.run_all(settings.data_dir.resolve()))
+    _write(results)
+    failed = [name for name, row in results.items() if row.get("errors")]
+    if failed:
+        # Figures of a scenario that answered errors measure the errors, not the scenario.
+        print(f"scenarios with error responses: {', '.join(failed)}", file=sys.stderr)
+    if problems:
+        print("the fault suite found:\n  " + "\n  ".join(problems), file=sys.stderr)
+    if failed or problems:
+        sys.exit(1)
 
 
 def _hold(scenarios: list[Scenario], connections: int) -> None:
@@ -258,6 +270,23 @@ def _report(results: dict[str, dict[str, float]], seconds: int, connections: int
                 f"{name} / {baseline}: {adjacent:.2f} against the baseline measured just before, "
                 f"{first:.2f} against the first ({verdict} the target {target:.2f})"
             )
+
+
+def _faults(results: dict[str, dict[str, float]], reports: list[faults.Report]) -> list[str]:
+    """Prints the fault scenarios' recovery times and adds them to ``results``; the problems
+    they found (tests/e2e/test_faults.py fails on any)."""
+    print("\nfault suite: each fault under a settlement load, recovery without help")
+    for report in reports:
+        print(f"  {report.line()}")
+        results[f"fault: {report.name}"] = {
+            "recovery_seconds": round(report.recovery_seconds, 2),
+            "timeouts": report.timeouts,
+            "commit_races": report.races,
+        }
+    return [f"{r.name}: {problem}" for r in reports for problem in r.problems]
+
+
+def _write(results: dict[str, dict[str, float]]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")

@@ -216,7 +216,11 @@ def up(
         )
         console.print(f"[green]✓[/] demo clients ({len(DEMO_CLIENTS)} kinds): {credentials}")
         supervisor = Supervisor(
-            boot, stack.keys(), ports=ports_from(port), log_dir=settings.data_dir.resolve() / "logs"
+            boot,
+            stack.keys(),
+            ports=ports_from(port),
+            log_dir=settings.data_dir.resolve() / "logs",
+            database=stack.embedded,
         )
         supervising = True
         with console.status("starting processes"):
@@ -235,15 +239,12 @@ def up(
             print(gateway, flush=True)
         while not stopping:
             time.sleep(0.5)
-            for name in supervisor.dead():
-                if stopping:
-                    break
-                if supervisor.may_restart(name):
-                    console.print(f"[yellow]![/] {name} exited; restarting it")
-                    supervisor.start(name)
-                else:
-                    console.print(f"[red]✗[/] {name} keeps exiting; see its log. Stopping.")
+            for event in supervisor.watch():
+                if event.gave_up:
+                    console.print(f"[red]✗[/] {event.name} {event.message}. Stopping.")
                     stopping = True
+                else:
+                    console.print(f"[yellow]![/] {event.name} {event.message}")
     except _Stop:
         pass
     finally:

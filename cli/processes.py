@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -70,13 +71,54 @@ def process_env(
     return env
 
 
+class DatabaseServer(Protocol):
+    """A database server the supervisor keeps running (the embedded one, cli.stack)."""
+
+    name: str
+
+    def alive(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+
+@dataclass
+class Backoff:
+    """When a crashed process may be started again: at once the first time, then after
+    ``first``, doubling up to ``longest``; forgotten once it has stayed up ``settled``."""
+
+    first: float = 0.5
+    longest: float = 10.0
+    settled: float = 30.0
+    delay: float = 0.0
+    next_at: float = 0.0
+    started_at: float = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at
+
+    def started(self, now: float) -> None:
+        if now - self.started_at >= self.settled:
+            self.delay = 0.0  # it had been up a while: this crash is not part of a series
+        self.started_at = now
+        self.delay = min(max(self.delay * 2, self.first), self.longest)
+        self.next_at = now + self.delay
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    message: str
+    gave_up: bool = False
+
+
 @dataclass
 class Supervisor:
-    """Starts, watches and stops the processes.
+    """Starts, watches and stops the processes, and keeps the database running when it is
+    the embedded one.
 
     Children run in sessions of their own, so a Ctrl-C in the terminal reaches only the
     supervisor, which then stops them in order: the gateway first (no new traffic), then the
-    services, then (its caller) the database.
+    services, then (its caller) the database. :meth:`watch` restarts what died, with backoff.
     """
 
     boot: Bootstrap
@@ -85,8 +127,10 @@ class Supervisor:
     ports: dict[str, int] = field(default_factory=lambda: {s.name: s.port for s in ALL_PROCESSES})
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    database: DatabaseServer | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     restarts: dict[str, list[float]] = field(default_factory=dict)
+    backoff: dict[str, Backoff] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return f"http://{self.host}:{self.ports[name]}"
@@ -151,6 +195,34 @@ class Supervisor:
 
     def dead(self) -> list[str]:
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def watch(self) -> list[Event]:
+        """One round: starts again, each after its backoff, the database if it died and each
+        process that exited. A process that keeps exiting is given up (its event says so);
+        the database never is: the services wait for it, and reconnect on their own."""
+        now = time.monotonic()
+        events: list[Event] = []
+        database = self.database
+        if database is not None and not database.alive():
+            backoff = self.backoff.setdefault(database.name, Backoff())
+            if backoff.due(now):
+                backoff.started(now)
+                try:
+                    database.start()
+                    events.append(Event(database.name, "stopped; started it again"))
+                except Exception as exc:  # a failed start is tried again after the backoff
+                    events.append(Event(database.name, f"stopped; could not start yet: {exc}"))
+        for name in self.dead():
+            backoff = self.backoff.setdefault(name, Backoff())
+            if not backoff.due(now):
+                continue
+            if not self.may_restart(name):
+                events.append(Event(name, "keeps exiting; see its log", gave_up=True))
+                continue
+            backoff.started(now)
+            self.start(name)
+            events.append(Event(name, "exited; restarting it"))
+        return events
 
     def may_restart(self, name: str, window: float = 60.0, limit: int = 5) -> bool:
         """At most ``limit`` restarts a minute: a process that crashes at start-up is given up."""

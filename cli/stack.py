@@ -6,7 +6,7 @@ import asyncio
 import importlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +51,8 @@ class EmbeddedServer:
     others wait, then find it running.
     """
 
+    name = "database"
+
     def __init__(self, data_dir: Path) -> None:
         import fasteners
         import pgserver  # imported here: production never loads it
@@ -64,6 +66,48 @@ class EmbeddedServer:
 
     def url(self, database: str = DEMO_DATABASE) -> str:
         return with_database(self._server.get_uri(), database)
+
+    def pid(self) -> int | None:
+        """The postmaster's process ID while it runs (pg_ctl starts it detached, so it is
+        watched through its lock file, not as a child). A killed postmaster can linger as a
+        zombie until its new parent reaps it: that is not running."""
+        import psutil
+        from pgserver.utils import PostmasterInfo
+
+        try:
+            info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        except (AssertionError, ValueError):
+            return None  # the file half written: a server starting, not yet one running
+        if info is None or info.process is None:
+            return None
+        try:
+            if info.process.status() == psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.NoSuchProcess:
+            return None
+        return info.pid
+
+    def alive(self) -> bool:
+        return self.pid() is not None
+
+    def start(self) -> None:
+        """Starts the server again after it stopped (a crash, a kill -9): PostgreSQL recovers
+        from its write-ahead log. Raises while the dead server's processes are still going
+        away (or hold its shared memory); the supervisor tries again later.
+
+        Without pgserver's lock, which is one for every server on the machine: under it a
+        restart waited up to half a minute behind other processes starting theirs (test runs).
+        Two starts of this one cannot both succeed: PostgreSQL's own postmaster.pid decides."""
+        # pgserver logs the whole server log on a failed start; the supervisor reports it.
+        quiet = logging.getLogger("pgserver")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            self._server.ensure_postgres_running()
+        finally:
+            quiet.setLevel(level)
+        if not self.alive():  # pgserver took the dying postmaster for a running one
+            raise RuntimeError("the stopped server's postmaster has not exited yet")
 
     def stop(self) -> None:
         self._server.cleanup()
@@ -162,12 +206,21 @@ async def _transaction(boot: Bootstrap, spec: ServiceSpec) -> AsyncIterator[Asyn
         await database.dispose()
 
 
-async def seed_all(boot: Bootstrap, on_done: Callable[[str, str], None] = lambda *_: None) -> None:
+async def seed_all(
+    boot: Bootstrap,
+    on_done: Callable[[str, str], None] = lambda *_: None,
+    only: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Every service's demo data; or only the services named in ``only``, each seeded with
+    the options given there (``{"enrollment": {"persons": 300}}``)."""
     links = demo_links()
     for spec in SERVICES:
+        if only is not None and spec.name not in only:
+            continue
+        options = {**links.get(spec.name, {}), **(only or {}).get(spec.name, {})}
         module = importlib.import_module(f"{spec.package}.seed")
         async with _transaction(boot, spec) as session:
-            summary = await module.seed(session, **links.get(spec.name, {}))
+            summary = await module.seed(session, **options)
         on_done(spec.name, summary)
 
 

@@ -19,14 +19,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import service
 from gateway.openapi import MergedOpenAPI
-from gateway.proxy import Gateway, Upstream
+from gateway.proxy import Gateway
 from gateway.revocation import Revocations
 from gateway.service import CLIENT_ID_PATTERN
-from shared.app import health_router, watch_database
+from shared.app import health_router, upstreams, watch_database
 from shared.auth import Admin, ClientKind, TokenSigner, TokenVerifier
-from shared.db import Database, DbSession, ReadSession
+from shared.db import Database, DbSession, DbTimeouts, ReadSession
+from shared.deadline import Deadlines
 from shared.errors import install_error_handlers, problems
-from shared.http import CircuitBreaker, ServiceClient
+from shared.limits import BodyLimits
 from shared.logging import configure_logging
 from shared.metrics import Metrics, metrics_router
 from shared.middleware import RequestContextMiddleware
@@ -280,32 +281,26 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     configure_logging("gateway", settings.log_level)
     metrics = Metrics(GATEWAY.name)
     revocations = Revocations()
-    upstreams: dict[str, Upstream] = {}
-    doc_clients = {
-        s.name: ServiceClient(s.name, settings.service_urls[s.name], retries=0) for s in SERVICES
-    }
-    merged = MergedOpenAPI(doc_clients)
+    # One per service, for everything the gateway sends it: forwarded requests, the documents
+    # merged into /openapi.json, readiness. The proxy never retries: a client's retry does,
+    # with its Idempotency-Key.
+    services = upstreams(
+        settings, [s.name for s in SERVICES], metrics=metrics, retries=0, max_connections=256
+    )
+    merged = MergedOpenAPI(services)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not settings.database_url:
             raise RuntimeError("YIBAO_DATABASE_URL is not set for the gateway")
-        app.state.database = Database(settings.database_url, schema=GATEWAY.schema, pool_size=5)
+        app.state.database = Database(
+            settings.database_url,
+            schema=GATEWAY.schema,
+            pool_size=5,
+            timeouts=DbTimeouts.of(settings),
+        )
         watch_database(metrics, app.state.database)
-        app.state.clients = doc_clients
-        for spec in SERVICES:
-            breaker = CircuitBreaker(
-                spec.name, settings.breaker_failure_threshold, settings.breaker_reset_seconds
-            )
-            metrics.watch_breaker(spec.name, breaker)
-            upstreams[spec.name] = Upstream(
-                spec.name,
-                settings.service_urls[spec.name],
-                breaker,
-                timeout=settings.upstream_timeout_seconds,
-                connect_timeout=settings.upstream_connect_timeout_seconds,
-                metrics=metrics,
-            )
+        app.state.clients = services
         # Loaded before serving: a disabled client's tokens are refused from the first request.
         # A failed refresh later keeps the last set (never an empty one).
         await revocations.refresh(app.state.database)
@@ -317,11 +312,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             ):
                 yield
         finally:
-            for upstream in upstreams.values():
+            for upstream in services.values():
                 await upstream.aclose()
-            for client in doc_clients.values():
-                await client.aclose()
-            upstreams.clear()
             await app.state.database.dispose()
 
     app = FastAPI(
@@ -356,12 +348,21 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.include_router(metrics_router(hide_when_forwarded=True))
     app.include_router(_docs_router(merged))
     app.mount("/docs/static", StaticFiles(directory=_SWAGGER_ASSETS), name="docs-static")
+    # Its own routes' bodies; the proxy checks what it forwards with the same rules.
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
 
     gateway = Gateway(
-        app, settings=settings, upstreams=upstreams, verifier=verifier, revocations=revocations
+        app, settings=settings, upstreams=services, verifier=verifier, revocations=revocations
     )
+    # Outermost first: request context (request ID, access log, metrics), then the request's
+    # deadline, which the proxy forwards within and passes on.
     return GatewayApp(
-        RequestContextMiddleware(gateway, access_log=settings.access_log, metrics=metrics), app
+        RequestContextMiddleware(
+            Deadlines(gateway, limit=settings.upstream_timeout_seconds),
+            access_log=settings.access_log,
+            metrics=metrics,
+        ),
+        app,
     )
 
 

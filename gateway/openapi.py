@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.proxy import _UNLIMITED_PATHS as UNLIMITED_PATHS
 from shared.errors import problem_declaration
-from shared.http import ServiceClient
+from shared.http import Upstream
 from shared.openapi import operations
 
 log = logging.getLogger("yibao.gateway.openapi")
@@ -146,20 +146,19 @@ class MergedOpenAPI:
     """Fetches the services' documents, keeping the last good copy of each for ``ttl`` seconds,
     so a service that is down still appears with its last known paths."""
 
-    def __init__(self, clients: dict[str, ServiceClient], ttl: float = 30.0) -> None:
+    def __init__(self, clients: dict[str, Upstream], ttl: float = 30.0) -> None:
         self.clients = clients
         self.ttl = ttl
         self._docs: dict[str, tuple[float, dict[str, Any]]] = {}
 
-    async def _fetch(self, name: str, client: ServiceClient) -> None:
+    async def _fetch(self, name: str, client: Upstream) -> None:
         cached = self._docs.get(name)
         if cached is not None and time.monotonic() - cached[0] < self.ttl:
             return
         try:
-            # A service writes its document on the first request for it: seconds on a busy
-            # machine, so more than a request's usual time is given.
-            response = await client.http.get("/openapi.json", timeout=15.0)
-            response.raise_for_status()
+            response = await client.get("/openapi.json")
+            if response.status_code != 200:
+                raise ValueError(f"answered {response.status_code}")
             self._docs[name] = (time.monotonic(), response.json())
         except Exception as exc:  # a missing service must not break the whole document
             log.warning("could not fetch the openapi document of %s: %s", name, exc)

@@ -1,36 +1,26 @@
 """Forwarding to the services, as plain ASGI (the gateway's hot path).
 
-Checks the token (if any) before forwarding, applies the rate limit and answers 503/504
-problem+json when a service is down or slow. Paths are forwarded unchanged: each service serves
-its own prefix.
+Checks the token (if any) before forwarding, applies the rate limit and the body limits, and
+forwards through each service's :class:`~shared.http.Upstream` within the request's deadline
+(503/504 problem+json when a service is down or does not answer in time). Paths are forwarded
+unchanged: each service serves its own prefix.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Sequence
 
-import aiohttp
 from multidict import CIMultiDict
 from starlette.types import ASGIApp, Receive, Scope, Send
-from yarl import URL
 
 from gateway.ratelimit import TokenBuckets, retry_after_header
 from gateway.revocation import Revocations
 from shared.auth import TokenVerifier, bearer_token
-from shared.context import request_id_var
-from shared.errors import (
-    PayloadTooLarge,
-    ProblemError,
-    TooManyRequests,
-    Unauthorized,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-)
-from shared.http import CircuitBreaker
-from shared.metrics import ROUTE_KEY, Metrics, UpstreamTimer, status_outcome
+from shared.errors import ProblemError, TooManyRequests, Unauthorized
+from shared.http import Upstream
+from shared.limits import check_body, read_body
+from shared.metrics import ROUTE_KEY
 from shared.settings import Settings
-
-log = logging.getLogger("yibao.gateway.proxy")
 
 _HOP_BY_HOP = frozenset(
     {
@@ -45,7 +35,14 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_REQUEST_SKIP = _HOP_BY_HOP | {"host", "content-length", "x-request-id", "x-forwarded-for"}
+# The request ID, the time left and the client's address are the gateway's to set.
+_REQUEST_SKIP = _HOP_BY_HOP | {
+    "host",
+    "content-length",
+    "x-request-id",
+    "x-forwarded-for",
+    "x-time-left-ms",
+}
 # The gateway sets its own length, date, server and request ID on what it sends back.
 _RESPONSE_SKIP = _HOP_BY_HOP | {"content-length", "date", "server", "x-request-id"}
 # Liveness and the documents cost next to nothing. /readyz is not here: each call pings the
@@ -55,56 +52,7 @@ _UNLIMITED_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
-class ClientGone(Exception):
-    """The client disconnected before sending its whole body: nothing is forwarded."""
-
-
-class Upstream:
-    """One service behind the gateway: its connection pool and circuit breaker.
-
-    The proxy speaks aiohttp directly: on the hot path, httpx's request and response models
-    cost more than the forwarding itself (measured in bench/: see the README).
-    """
-
-    def __init__(
-        self,
-        name: str,
-        base_url: str,
-        breaker: CircuitBreaker,
-        *,
-        timeout: float,
-        connect_timeout: float,
-        max_connections: int = 256,
-        metrics: Metrics | None = None,
-    ) -> None:
-        self.name = name
-        self.base_url = base_url.rstrip("/")
-        self.breaker = breaker
-        self.metrics = metrics
-        self.route = f"/{name}/{{path}}"
-        """The route label of everything forwarded to this service."""
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
-        self._limit = max_connections
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=30),
-                timeout=self._timeout,
-                # Bodies pass through as the service encoded them, with their Content-Encoding.
-                auto_decompress=False,
-                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
-            )
-        return self._session
-
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-
-def _connection_named(headers: list[tuple[bytes, bytes]]) -> set[str]:
+def _connection_named(headers: Sequence[tuple[bytes, bytes]]) -> set[str]:
     """Headers a ``Connection:`` header names are hop-by-hop too (RFC 9110 §7.6.1)."""
     named: set[str] = set()
     for key, value in headers:
@@ -127,6 +75,8 @@ class Gateway:
     ) -> None:
         self.app = app
         self.upstreams = upstreams
+        self.routes = {name: f"/{name}/{{path}}" for name in upstreams}
+        """The route label of everything forwarded to each service."""
         self.verifier = verifier
         self.revocations = revocations
         self.max_body_bytes = settings.max_body_bytes
@@ -142,7 +92,7 @@ class Gateway:
         path: str = scope["path"]
         upstream = self.upstreams.get(path[1:].split("/", 1)[0])
         if upstream is not None:
-            scope[ROUTE_KEY] = upstream.route
+            scope[ROUTE_KEY] = self.routes[upstream.name]
         try:
             self._admit(scope, path)
             if upstream is None:
@@ -151,8 +101,6 @@ class Gateway:
             await self._forward(upstream, scope, receive, send)
         except ProblemError as exc:
             await exc.to_response()(scope, receive, send)
-        except ClientGone:
-            return
 
     def _admit(self, scope: Scope, path: str) -> None:
         """Token check and rate limit, before anything is forwarded."""
@@ -173,79 +121,45 @@ class Gateway:
                 headers={"Retry-After": retry_after_header(wait)},
             )
 
-    async def _read_body(self, receive: Receive) -> bytes:
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone()
-            body.extend(message.get("body", b""))
-            if len(body) > self.max_body_bytes:
-                raise PayloadTooLarge(f"request bodies are limited to {self.max_body_bytes} bytes")
-            if not message.get("more_body"):
-                return bytes(body)
-
     async def _forward(
         self, upstream: Upstream, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        body = await self._read_body(receive)
-        skip = _REQUEST_SKIP | _connection_named(scope["headers"])
-        headers = CIMultiDict(
+        headers = scope["headers"]
+        body = await read_body(receive, self.max_body_bytes)
+        if body is None:
+            return  # the client went away before sending all of it: nothing is forwarded
+        if body:
+            check_body(body, _header(scope, b"content-type"), self.max_body_bytes)
+        skip = _REQUEST_SKIP | _connection_named(headers)
+        forwarded: CIMultiDict[str] = CIMultiDict(
             (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in scope["headers"]
+            for k, v in headers
             if k.decode("latin-1").lower() not in skip
         )
-        request_id = request_id_var.get()
-        if request_id:
-            headers["X-Request-ID"] = request_id
         client = scope.get("client")
         if client:
-            headers["X-Forwarded-For"] = client[0]
+            forwarded["X-Forwarded-For"] = client[0]
         # raw_path keeps the client's percent-encoding intact.
         path: bytes = scope.get("raw_path") or scope["path"].encode()
-        url = upstream.base_url + path.decode("latin-1")
+        target = path.decode("latin-1")
         if scope.get("query_string"):
-            url += "?" + scope["query_string"].decode("latin-1")
-        timer = UpstreamTimer(upstream.metrics, upstream.name)
-        if not upstream.breaker.allow():
-            timer.done("circuit_open")
-            raise UpstreamUnavailable(f"{upstream.name} is unavailable (circuit open)")
-        try:
-            async with upstream.session.request(
-                scope["method"],
-                URL(url, encoded=True),
-                headers=headers,
-                data=body or None,
-                allow_redirects=False,
-            ) as response:
-                content = await response.read()
-                status = response.status
-                raw_headers = list(response.raw_headers)
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            timer.done("timeout")
-            upstream.breaker.record_failure()
-            raise UpstreamTimeout(f"{upstream.name} did not answer in time") from None
-        except aiohttp.ClientError as exc:
-            timer.done("unavailable")
-            upstream.breaker.record_failure()
-            log.warning("%s unreachable: %s", upstream.name, type(exc).__name__)
-            raise UpstreamUnavailable(f"{upstream.name} is unavailable") from None
-        # The service answered, so its circuit is healthy, whatever the status: a 503 it
-        # gives because one of its own upstreams is down must not cut off all its routes.
-        timer.done(status_outcome(status))
-        upstream.breaker.record_success()
+            target += "?" + scope["query_string"].decode("latin-1")
+        answer = await upstream.forward(scope["method"], target, forwarded, body or None)
+        status = answer.status_code
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": _response_headers(raw_headers, status, scope["method"], len(content)),
+                "headers": _response_headers(
+                    answer.raw_headers, status, scope["method"], len(answer.content)
+                ),
             }
         )
-        await send({"type": "http.response.body", "body": content})
+        await send({"type": "http.response.body", "body": answer.content})
 
 
 def _response_headers(
-    raw: list[tuple[bytes, bytes]], status: int, method: str, length: int
+    raw: Sequence[tuple[bytes, bytes]], status: int, method: str, length: int
 ) -> list[tuple[bytes, bytes]]:
     skip = _RESPONSE_SKIP | _connection_named(raw)
     if method == "HEAD":

@@ -14,10 +14,12 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth import TokenVerifier
-from shared.db import Database
-from shared.errors import install_error_handlers, problem_response, problems
+from shared.db import Database, DbTimeouts
+from shared.deadline import Deadline, Deadlines, current_deadline
+from shared.errors import ProblemError, install_error_handlers, problem_response, problems
 from shared.fastlane import FastLane
-from shared.http import CircuitBreaker, ServiceClient
+from shared.http import CircuitBreaker, Upstream
+from shared.limits import BodyLimits
 from shared.logging import configure_logging
 from shared.metrics import Metrics, metrics_router, sqlalchemy_pool_use
 from shared.middleware import RequestContextMiddleware
@@ -42,25 +44,31 @@ class Health(BaseModel):
     checks: dict[str, str] = Field(default_factory=dict, description="Each dependency's state")
 
 
-def service_clients(
+def upstreams(
     settings: Settings,
     names: Sequence[str],
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     metrics: Metrics | None = None,
-) -> dict[str, ServiceClient]:
-    """One client per service called. ``transports`` replaces the network (tests: in-process)."""
+    *,
+    retries: int = 2,
+    max_connections: int = 200,
+) -> dict[str, Upstream]:
+    """One :class:`Upstream` per service called. ``transports`` replaces the network (tests:
+    in-process)."""
     transports = transports or {}
     return {
-        name: ServiceClient(
+        name: Upstream(
             name,
             settings.service_urls[name],
             timeout=settings.upstream_timeout_seconds,
             connect_timeout=settings.upstream_connect_timeout_seconds,
+            retries=retries,
             breaker=CircuitBreaker(
                 name, settings.breaker_failure_threshold, settings.breaker_reset_seconds
             ),
             transport=transports.get(name),
             metrics=metrics,
+            max_connections=max_connections,
         )
         for name in names
     }
@@ -101,21 +109,24 @@ def health_router(prefix: str = "") -> APIRouter:
     )
     async def readyz(request: Request) -> Any:
         database: Database = request.app.state.database
-        clients: dict[str, ServiceClient] = request.app.state.clients
+        clients: dict[str, Upstream] = request.app.state.clients
+        deadline = current_deadline.get()
+        # Answered within the probe's own second or two, and within the request's deadline.
+        budget = 2.0 if deadline is None else min(2.0, deadline.remaining())
 
         async def database_check() -> str:
             try:
-                await asyncio.wait_for(database.ping(), timeout=2.0)
+                await asyncio.wait_for(database.ping(), timeout=budget)
                 return "ok"
             except Exception as exc:  # readiness reports every failure, whatever its kind
                 return f"failed: {type(exc).__name__}"
 
-        async def upstream_check(client: ServiceClient) -> str:
+        async def upstream_check(client: Upstream) -> str:
             try:
-                response = await client.http.get("/healthz", timeout=1.0)
-            except Exception as exc:
-                return f"failed: {type(exc).__name__}"
-            return "ok" if response.status_code == 200 else f"http {response.status_code}"
+                await client.get("/healthz", deadline=Deadline.within(min(1.0, budget)))
+            except ProblemError as exc:
+                return f"failed: {exc.detail}"
+            return "ok"
 
         # All at once: the answer stays within the probe's timeout however many upstreams hang.
         results = await asyncio.gather(
@@ -162,12 +173,16 @@ def create_service_app(
             read_url=settings.database_read_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            timeouts=DbTimeouts.of(settings),
         )
         watch_database(metrics, app.state.database)
-        app.state.clients = service_clients(settings, calls, transports, metrics)
+        app.state.clients = upstreams(settings, calls, transports, metrics)
         try:
             if on_startup is not None:
                 await on_startup(app)
+            # The document takes a second or more of CPU to write: written now, beside the first
+            # requests, the gateway's first fetch of it is answered at once, within its deadline.
+            app.state.writing_document = asyncio.create_task(asyncio.to_thread(app.openapi))
             log.info("%s started", name)
             yield
         finally:
@@ -195,7 +210,11 @@ def create_service_app(
     # The same health reads under the service's prefix, so they are reachable through the gateway.
     app.include_router(health_router(spec.prefix), include_in_schema=False)
     install_openapi(app)
+    # Added innermost first. The fast lane is inside the body limits, which are inside the
+    # deadline and the request context, so its answers pass all of them.
     if fast_lane:
-        app.add_middleware(FastLane, routes=fast_lane)  # inside the request context, added later
+        app.add_middleware(FastLane, routes=fast_lane)
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Deadlines, limit=settings.upstream_timeout_seconds)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log, metrics=metrics)
     return app

@@ -11,7 +11,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import asyncpg
 import orjson
+from asyncpg.exceptions import InternalClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -213,6 +215,21 @@ class UpstreamTimeout(ProblemError):
     title = "Upstream timeout"
 
 
+class DeadlineExceeded(ProblemError):
+    """Out of time (the request's deadline, :mod:`shared.deadline`) before anything was
+    recorded: the caller retries, with the same Idempotency-Key."""
+
+    status = 504
+    title = "Deadline exceeded"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(
+            detail
+            or "the request ran out of time and nothing was recorded; retry it (with the same "
+            "Idempotency-Key)"
+        )
+
+
 def field_path(loc: Sequence[int | str]) -> str:
     return ".".join(str(part) for part in loc)
 
@@ -279,30 +296,48 @@ def _sqlstate(exc: DBAPIError) -> str:
     return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
 
 
+_TIMED_OUT_STATES = ("57014", "55P03", "YB504")
+"""A statement cancelled (its own or the request's time out), a lock not had in time, and
+``settle()``'s refusal to commit past the request's deadline."""
+
+
+def _database_unavailable(cause: str) -> JSONResponse:
+    log.warning("database unavailable: %s", cause)
+    return problem_response(
+        503, "Service unavailable", "the database is unavailable", headers={"Retry-After": "1"}
+    )
+
+
+def _out_of_time() -> JSONResponse:
+    return DeadlineExceeded().to_response()
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """Database failures by SQLSTATE class: a constraint is a conflict, a bad value is the
-    client's, a lost or refused connection is a 503 the client may retry; the rest are bugs."""
-    if isinstance(exc, DBAPIError):
-        state = _sqlstate(exc)
+    """Database failures by SQLSTATE class, through SQLAlchemy or asyncpg alike: a constraint is
+    a conflict, a bad value is the client's, a lost or refused connection is a 503 and a
+    statement out of time a 504 (the client may retry both: nothing was recorded); the rest
+    are bugs."""
+    if isinstance(exc, DBAPIError | asyncpg.PostgresError):
+        state = _sqlstate(exc) if isinstance(exc, DBAPIError) else str(exc.sqlstate or "")
         if state.startswith("23"):
             return problem_response(409, "Conflict", "conflicts with existing data")
         if state.startswith("22"):
             return problem_response(
                 422, "Unprocessable", "a value is out of range or of the wrong type"
             )
-        if exc.connection_invalidated or state.startswith(("08", "53", "57P")):
-            log.warning("database unavailable: %s", type(exc.orig).__name__)
-            return problem_response(
-                503,
-                "Service unavailable",
-                "the database is unavailable",
-                headers={"Retry-After": "1"},
-            )
-    elif isinstance(exc, (SQLAlchemyTimeoutError, ConnectionError)):
-        log.warning("database unavailable: %s", type(exc).__name__)
-        return problem_response(
-            503, "Service unavailable", "the database is unavailable", headers={"Retry-After": "1"}
-        )
+        if state in _TIMED_OUT_STATES:
+            return _out_of_time()
+        invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
+        if invalidated or state.startswith(("08", "53", "57P")):
+            return _database_unavailable(type(getattr(exc, "orig", None) or exc).__name__)
+    elif isinstance(exc, TimeoutError):
+        return _out_of_time()
+    elif isinstance(exc, SQLAlchemyTimeoutError | ConnectionError):
+        return _database_unavailable(type(exc).__name__)
+    elif isinstance(exc, asyncpg.InterfaceError | InternalClientError):
+        # asyncpg's own state, not the server's: what a connection the server lost in the
+        # middle of an exchange answers (shared.db.HotConnection drops such connections).
+        return _database_unavailable(f"{type(exc).__name__}: {exc}")
     return await _unexpected_error(request, exc)
 
 
@@ -315,7 +350,15 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for database_error in (DBAPIError, SQLAlchemyTimeoutError, ConnectionError):
+    for database_error in (
+        DBAPIError,
+        SQLAlchemyTimeoutError,
+        ConnectionError,
+        TimeoutError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        InternalClientError,
+    ):
         app.add_exception_handler(database_error, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
 

@@ -1,8 +1,23 @@
-"""HTTP clients for calls between processes: timeouts, bounded retries, a circuit breaker.
+"""The one upstream HTTP class: every call one of our processes makes to another.
 
-Built on httpx's API over aiohttp's connection pool (httpx-aiohttp): with the same proxy code,
-plain httpx measured ~0.4k req/s here against ~2k with the aiohttp transport (encode/httpx#3215).
-Every call carries the current request ID so one request can be followed across the logs.
+The services' clients (``services/*/clients/``) and the gateway's forwarding both go through
+:class:`Upstream`, so the rules are written once:
+
+- A call is bounded by the request's deadline (:mod:`shared.deadline`) and tells the upstream
+  what is left of it (``X-Time-Left-Ms``); idempotent calls are retried, with jittered backoff,
+  only while time is left.
+- A circuit breaker per upstream opens on the upstream's own unavailability: a refused or reset
+  connection, or no answer within the time it was given (a healthy process answers within it,
+  504 if need be). An answer never counts against it, not even a 503 the upstream gives because
+  one of *its* dependencies is down: that would cut off every route of a process for the
+  failure of one. While open, calls fail at once with a 503.
+- Failures are :class:`~shared.errors.UpstreamUnavailable` (503) or
+  :class:`~shared.errors.UpstreamTimeout` (504); the clients also raise the upstream's 5xx
+  answers as those, the gateway passes every answer on as it came.
+
+Every call carries the current request ID. Over the network it speaks aiohttp directly: with
+httpx's request and response models the forwarding cost several times more (see the README);
+tests put an httpx transport in its place (the services in-process, or a mock).
 """
 
 from __future__ import annotations
@@ -11,23 +26,29 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
 import orjson
-from httpx_aiohttp import AiohttpTransport
+from multidict import CIMultiDict
 from yarl import URL
 
 from shared.context import request_id_var
+from shared.deadline import TIME_LEFT_HEADER, Deadline, current_deadline
 from shared.errors import UpstreamTimeout, UpstreamUnavailable
 from shared.metrics import Metrics, UpstreamTimer, status_outcome
 
 log = logging.getLogger("yibao.http")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_RETRIED_ANSWERS = frozenset({502, 503})
+"""Answers an idempotent call is retried on, while time is left. Not a 504: the upstream spent
+the time it was given, and a retry would have less."""
+_SHORTEST_CALL = 0.02
+"""Seconds below which a call is not worth making: the upstream could not answer in time."""
 
 
 class BreakerState(StrEnum):
@@ -87,49 +108,129 @@ class CircuitBreaker:
             self.opened_at = time.monotonic()
 
 
-def is_timeout(exc: httpx.HTTPError) -> bool:
-    """Whether the call failed by taking too long (504) rather than by not connecting (503).
+class Answer:
+    """An upstream's answer: status, headers as received, body."""
 
-    httpx-aiohttp maps a refused connection to ``ConnectTimeout``; the cause tells the truth.
-    """
-    if not isinstance(exc, httpx.TimeoutException):
-        return False
-    cause = exc.__cause__
-    return cause is None or isinstance(cause, TimeoutError)
+    __slots__ = ("content", "raw_headers", "status_code")
 
+    def __init__(
+        self, status_code: int, raw_headers: Sequence[tuple[bytes, bytes]], content: bytes
+    ) -> None:
+        self.status_code = status_code
+        self.raw_headers = raw_headers
+        self.content = content
 
-def make_transport(max_connections: int = 200) -> httpx.AsyncBaseTransport:
-    return AiohttpTransport(
-        trust_env=False,
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-    )
+    def header(self, name: str) -> str | None:
+        wanted = name.lower().encode("latin-1")
+        for key, value in self.raw_headers:
+            if key.lower() == wanted:
+                return value.decode("latin-1")
+        return None
 
-
-def make_client(
-    base_url: str,
-    *,
-    timeout: float = 5.0,
-    connect_timeout: float = 1.0,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base_url,
-        timeout=httpx.Timeout(timeout, connect=connect_timeout),
-        transport=transport or make_transport(),
-        follow_redirects=False,
-    )
+    def json(self) -> Any:
+        return orjson.loads(self.content)
 
 
-class ServiceClient:
-    """A client for one upstream service, shared by the whole process.
+class Unreachable(Exception):
+    """The connection was refused, reset or closed before an answer came."""
 
-    Raises :class:`UpstreamUnavailable` (503) when the service cannot be reached, answers 5xx
-    or its circuit is open, and :class:`UpstreamTimeout` (504) when it is too slow. Idempotent
-    calls are retried a bounded number of times with jittered backoff; others never are, since
-    a lost response does not mean the request was not carried out.
-    """
+
+class Transport(Protocol):
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: CIMultiDict[str],
+        body: bytes | None,
+        timeout: float,  # noqa: ASYNC109 - each call's own, from the deadline
+    ) -> Answer:
+        """The answer, or :class:`TimeoutError` / :class:`Unreachable`."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class AiohttpTransport:
+    """The network: one aiohttp connection pool per upstream. Bodies pass through as encoded
+    (the gateway forwards them; the clients ask for no encoding)."""
+
+    def __init__(self, *, connect_timeout: float, max_connections: int) -> None:
+        self.connect_timeout = connect_timeout
+        self.max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _pool(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=30),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
+            )
+        return self._session
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: CIMultiDict[str],
+        body: bytes | None,
+        timeout: float,  # noqa: ASYNC109
+    ) -> Answer:
+        try:
+            async with self._pool().request(
+                method,
+                _target(url),
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(
+                    total=timeout, connect=min(self.connect_timeout, timeout)
+                ),
+            ) as response:
+                return Answer(response.status, response.raw_headers, await response.read())
+        except TimeoutError:  # aiohttp's own timeouts are TimeoutErrors too
+            raise TimeoutError from None
+        except aiohttp.ClientError as exc:
+            raise Unreachable(type(exc).__name__) from exc
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class HttpxTransport:
+    """An httpx transport in the network's place: tests run the services in-process
+    (``httpx.ASGITransport``) or answer with ``httpx.MockTransport``."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self.transport = transport
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: CIMultiDict[str],
+        body: bytes | None,
+        timeout: float,  # noqa: ASYNC109
+    ) -> Answer:
+        request = httpx.Request(method, url, headers=list(headers.items()), content=body)
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self.transport.handle_async_request(request)
+                content = await response.aread()
+        except httpx.TimeoutException:
+            raise TimeoutError from None
+        except httpx.TransportError as exc:
+            raise Unreachable(type(exc).__name__) from exc
+        return Answer(response.status_code, response.headers.raw, content)
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+
+class Upstream:
+    """One process this one calls (a service, from a service or the gateway), shared by the
+    whole process: its connection pool, circuit breaker, timeouts and retries."""
 
     def __init__(
         self,
@@ -138,167 +239,141 @@ class ServiceClient:
         *,
         timeout: float = 5.0,
         connect_timeout: float = 1.0,
-        retries: int = 2,
+        retries: int = 0,
         breaker: CircuitBreaker | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         metrics: Metrics | None = None,
+        max_connections: int = 200,
     ) -> None:
         self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        """The longest a call waits, deadline or not."""
         self.retries = retries
         self.breaker = breaker or CircuitBreaker(name)
         self.metrics = metrics
         if metrics is not None:
             metrics.watch_breaker(name, self.breaker)
-        self.base_url = base_url.rstrip("/")
-        self.http = make_client(
-            base_url, timeout=timeout, connect_timeout=connect_timeout, transport=transport
+        self.transport: Transport = (
+            HttpxTransport(transport)
+            if transport is not None
+            else AiohttpTransport(connect_timeout=connect_timeout, max_connections=max_connections)
         )
-        """For occasional calls (readiness, documents); :meth:`request` is the hot path."""
-        # Over the network, calls go through aiohttp directly: httpx's client pipeline cost
-        # ~0.3 ms a call here, more than the call itself. An injected transport (tests run
-        # the services in-process) keeps the httpx path.
-        self._direct = transport is None
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
-        self._session: aiohttp.ClientSession | None = None
 
     async def aclose(self) -> None:
-        await self.http.aclose()
-        if self._session is not None:
-            await self._session.close()
+        await self.transport.aclose()
 
-    def _aiohttp(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30),
-                timeout=self._timeout,
-                skip_auto_headers=("User-Agent",),
-            )
-        return self._session
-
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        *,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        content: bytes | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - a per-call override, as in httpx
-    ) -> httpx.Response:
-        if not self._direct:
-            return await self.http.request(
-                method,
-                url,
-                headers=headers,
-                json=json,
-                params=params,
-                content=content,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
-        if json is not None:
-            content = orjson.dumps(json)
-            headers = {**headers, "Content-Type": "application/json"}
-        full_url = self.base_url + url
-        options: dict[str, Any] = {}
-        if timeout is not None:
-            options["timeout"] = aiohttp.ClientTimeout(total=timeout)
-        try:
-            async with self._aiohttp().request(
-                method,
-                _target(full_url, params),
-                params=params,
-                data=content,
-                headers=headers,
-                allow_redirects=False,
-                **options,
-            ) as response:
-                body = await response.read()
-                # No httpx.Request on this path: building one parsed the URL again on every
-                # call (a tenth of a settlement's CPU in claims); only the errors carry one.
-                return httpx.Response(
-                    response.status,
-                    # aiohttp has decoded the body: its encoding and length no longer apply.
-                    headers=[
-                        (k, v)
-                        for k, v in response.raw_headers
-                        if k.lower() not in (b"content-encoding", b"content-length")
-                    ],
-                    content=body,
-                )
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            request = httpx.Request(method, full_url, params=params)
-            raise httpx.ReadTimeout(str(exc) or "timed out", request=request) from None
-        except aiohttp.ClientError as exc:
-            request = httpx.Request(method, full_url, params=params)
-            raise httpx.ConnectError(str(exc), request=request) from exc
-
-    def _headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
-        out = dict(headers or {})
-        request_id = request_id_var.get()
-        if request_id and "x-request-id" not in {k.lower() for k in out}:
-            out["X-Request-ID"] = request_id
-        return out
+    async def forward(
+        self, method: str, target: str, headers: CIMultiDict[str], body: bytes | None
+    ) -> Answer:
+        """The gateway's call: one attempt, whatever the upstream answers passed on as is."""
+        return await self._exchange(method, target, headers, body, current_deadline.get(), 1)
 
     async def request(
         self,
         method: str,
-        url: str,
+        target: str,
         *,
         headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> httpx.Response:
+        json: Any = None,
+        content: bytes | None = None,
+        deadline: Deadline | None = None,
+    ) -> Answer:
+        """A service's call. ``target`` is the path and query, already encoded. A 5xx answer
+        (after the retries an idempotent call gets) raises 503, or 504 for the upstream's 504;
+        ``deadline`` is the current request's unless given."""
         method = method.upper()
+        sent: CIMultiDict[str] = CIMultiDict(headers or {})
+        if json is not None:
+            content = orjson.dumps(json)
+            sent["Content-Type"] = "application/json"
         attempts = 1 + (self.retries if method in IDEMPOTENT_METHODS else 0)
-        sent_headers = self._headers(headers)
+        answer = await self._exchange(
+            method, target, sent, content, deadline or current_deadline.get(), attempts
+        )
+        status = answer.status_code
+        if status == 504:
+            raise UpstreamTimeout(f"{self.name} ran out of time", extra={"upstream_status": 504})
+        if status >= 500:
+            raise UpstreamUnavailable(
+                f"{self.name} failed ({status})", extra={"upstream_status": status}
+            )
+        return answer
+
+    async def get(self, target: str, **kwargs: Any) -> Answer:
+        return await self.request("GET", target, **kwargs)
+
+    async def post(self, target: str, **kwargs: Any) -> Answer:
+        return await self.request("POST", target, **kwargs)
+
+    async def _exchange(
+        self,
+        method: str,
+        target: str,
+        headers: CIMultiDict[str],
+        body: bytes | None,
+        deadline: Deadline | None,
+        attempts: int,
+    ) -> Answer:
+        if "X-Request-ID" not in headers:
+            request_id = request_id_var.get()
+            if request_id:
+                headers["X-Request-ID"] = request_id
+        url = self.base_url + target
         for attempt in range(attempts):
-            last = attempt + 1 == attempts
+            timeout = self.timeout if deadline is None else min(deadline.remaining(), self.timeout)
+            if timeout < _SHORTEST_CALL:
+                raise UpstreamTimeout(f"no time was left to ask {self.name}")
             timer = UpstreamTimer(self.metrics, self.name)
             if not self.breaker.allow():
                 timer.done("circuit_open")
                 raise UpstreamUnavailable(f"{self.name} is unavailable (circuit open)")
+            headers[TIME_LEFT_HEADER] = str(int(timeout * 1000))
             try:
-                response = await self._send(method, url, sent_headers, **kwargs)
-            except httpx.TransportError as exc:
-                timed_out = is_timeout(exc)
-                timer.done("timeout" if timed_out else "unavailable")
-                if not last:
-                    await _backoff(attempt)
-                    continue
-                # Counted once per call, not per attempt: the threshold means calls.
-                self.breaker.record_failure()
-                if timed_out:
-                    raise UpstreamTimeout(f"{self.name} did not answer in time") from None
-                raise UpstreamUnavailable(f"{self.name} is unavailable") from None
-            timer.done(status_outcome(response.status_code))
-            # The service answered: its circuit is healthy, even when the answer is a 5xx
-            # (which may be its own upstream failing and must not cascade into this breaker).
-            self.breaker.record_success()
-            if response.status_code >= 500:
-                if not last and response.status_code in (502, 503, 504):
-                    await _backoff(attempt)
-                    continue
-                raise UpstreamUnavailable(
-                    f"{self.name} failed ({response.status_code})",
-                    extra={"upstream_status": response.status_code},
-                )
-            return response
+                answer = await self.transport.send(method, url, headers, body, timeout)
+            except TimeoutError:
+                failure: ProblemKind = UpstreamTimeout
+                timer.done("timeout")
+            except Unreachable as exc:
+                failure = UpstreamUnavailable
+                timer.done("unavailable")
+                log.warning("%s unreachable: %s", self.name, exc)
+            else:
+                timer.done(status_outcome(answer.status_code))
+                self.breaker.record_success()
+                if answer.status_code not in _RETRIED_ANSWERS or not await self._pause(
+                    attempt, attempts, deadline
+                ):
+                    return answer
+                continue
+            if failure is UpstreamUnavailable and await self._pause(attempt, attempts, deadline):
+                continue
+            # Counted once per call, not per attempt: the threshold means calls.
+            self.breaker.record_failure()
+            if failure is UpstreamTimeout:
+                raise UpstreamTimeout(f"{self.name} did not answer in time")
+            raise UpstreamUnavailable(f"{self.name} is unavailable")
         raise AssertionError("unreachable")
 
-    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("GET", url, **kwargs)
+    @staticmethod
+    async def _pause(attempt: int, attempts: int, deadline: Deadline | None) -> bool:
+        """Waits before the next attempt, if there is one and time for it after the wait."""
+        if attempt + 1 >= attempts:
+            return False
+        pause = min(0.05 * 2**attempt, 0.5) * (0.5 + random.random())
+        if deadline is not None and deadline.remaining() - pause < 2 * _SHORTEST_CALL:
+            return False
+        await asyncio.sleep(pause)
+        return True
 
-    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("POST", url, **kwargs)
+
+ProblemKind = type[UpstreamTimeout] | type[UpstreamUnavailable]
 
 
-def _target(full_url: str, params: Mapping[str, Any] | None) -> str | URL:
+def _target(url: str) -> str | URL:
     """The URL for aiohttp, taken as already encoded when it plainly is (printable ASCII, no
-    spaces, as every path our clients build): yarl then skips re-quoting it."""
-    if params is None and full_url.isascii() and full_url.isprintable() and " " not in full_url:
-        return URL(full_url, encoded=True)
-    return full_url
-
-
-async def _backoff(attempt: int) -> None:
-    await asyncio.sleep(min(0.05 * 2**attempt, 0.5) * (0.5 + random.random()))
+    spaces, as every path our clients build and the gateway receives): yarl then skips
+    re-quoting it."""
+    if url.isascii() and url.isprintable() and " " not in url:
+        return URL(url, encoded=True)
+    return url

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    db_connect_timeout_seconds: float = Field(
+        2.0, gt=0, description="Serving processes: the longest a database connection may take."
+    )
     db_role_password: str | None = Field(
         None, description="Password of the per-service roles, where the server asks for one."
     )
@@ -55,7 +58,15 @@ class Settings(BaseSettings):
         default_factory=lambda: {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES},
         description="Where each service listens, by name (JSON in YIBAO_SERVICE_URLS).",
     )
-    upstream_timeout_seconds: float = 5.0
+    upstream_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description=(
+            "The longest a request may take: the gateway's deadline for each request it "
+            "forwards (and the time left it passes on), a service's for a request that comes "
+            "without one, and the bound of every pool's waits and statements."
+        ),
+    )
     upstream_connect_timeout_seconds: float = 1.0
     breaker_failure_threshold: int = 5
     breaker_reset_seconds: float = 2.0

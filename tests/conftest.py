@@ -164,3 +164,20 @@ def use_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
 
     yield point
     get_settings.cache_clear()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault suite's recovery times (tests/e2e/test_faults.py records them; with xdist they
+    travel back in the test's report), at the end of every run that had it. Here, not in
+    tests/e2e: under xdist only this conftest is loaded where the summary is written."""
+    lines = [
+        line
+        for report in terminalreporter.getreports("passed") + terminalreporter.getreports("failed")
+        for name, value in report.user_properties
+        if name == "fault_recovery"
+        for line in value
+    ]
+    if lines:
+        terminalreporter.section("fault suite: recovery times")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, nullcontext
 from functools import partial
 
-import asyncpg
 import httpx
 from fastapi import FastAPI
 
@@ -17,7 +16,7 @@ from services.claims.endpoints import router
 from services.claims.hotpath import HotPath, reset_connection
 from services.claims.idempotency import purge_and_report
 from shared.app import create_service_app
-from shared.db import to_libpq_url
+from shared.db import DbTimeouts, hot_path_pool
 from shared.metrics import asyncpg_pool_use
 from shared.settings import Settings, get_settings
 from shared.tasks import repeating
@@ -62,13 +61,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with shared_lifespan(app):
             assert settings.database_url is not None  # the shared lifespan has checked
-            pool = await asyncpg.create_pool(
-                to_libpq_url(settings.database_url),
-                min_size=1,
+            pool = await hot_path_pool(
+                settings.database_url,
+                schema=service("claims").schema,
+                timeouts=DbTimeouts.of(settings),
                 max_size=settings.db_pool_size,
                 reset=reset_connection,
                 server_settings={
-                    "search_path": service("claims").schema,
                     # Whatever the role's default: a settlement acknowledged is on disk.
                     "synchronous_commit": "on",
                     # The statements here (and in the functions of migration 0005) name

@@ -27,6 +27,8 @@ from services.claims.domain.supervision import Billed, check
 from services.claims.schemas import SettlementRequest
 from services.claims.service import Inputs, compute, visit_of
 from shared.auth import Principal
+from shared.db import HotConnection
+from shared.deadline import current_deadline, ensure_time_to_commit, statement_timeout
 from shared.errors import Unprocessable
 
 _POLICIES = "SELECT effective_from, code, parameters FROM benefit_policies"
@@ -48,8 +50,10 @@ FROM settlement_state($1, $2, $3, $4, $5) s
 """
 
 # See migration 0005: claims the key and writes everything, or answers the key's first request.
+# in_time() (migration 0008) runs once settle() has returned, just before the statement's
+# commit: past the request's deadline it fails the statement and nothing is recorded.
 _SETTLE = (
-    "SELECT o_won, o_hash, o_status, o_response FROM settle("
+    "SELECT o_won, o_hash, o_status, o_response, in_time($37) FROM settle("
     + ", ".join(f"${n}" for n in range(1, 37))
     + ")"
 )
@@ -156,12 +160,16 @@ async def reset_connection(connection: asyncpg.Connection) -> None:
 
 
 class HotPath:
+    """Every wait here (a pooled connection, a statement) is bounded by the request's
+    deadline; past it the wait ends in a ``TimeoutError``, answered 504."""
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
     async def policy(self, day: date) -> tuple[str, PolicyParameters]:
         if repository.policies_stale():
-            rows = await self.pool.fetch(_POLICIES)
+            async with HotConnection(self.pool) as conn:
+                rows = await conn.fetch(_POLICIES, timeout=statement_timeout())
             repository.remember_policies((row[0], row[1], orjson.loads(row[2])) for row in rows)
         found = repository.cached_policy(day)
         if found is None:
@@ -173,7 +181,10 @@ class HotPath:
     async def preview(self, body: SettlementRequest, inputs: Inputs) -> dict[str, Any]:
         code, policy = await self.policy(body.service_date)
         year = body.service_date.year
-        rows = await self.pool.fetch(_ACCUMULATORS, inputs.person_id, year)
+        async with HotConnection(self.pool) as conn:
+            rows = await conn.fetch(
+                _ACCUMULATORS, inputs.person_id, year, timeout=statement_timeout()
+            )
         used = {pool: amount for pool, amount in rows}
         outcome = compute(policy, inputs, visit_of(body), used)
         after = apply(used, outcome.deltas)
@@ -202,7 +213,7 @@ class HotPath:
         under the person's lock. Each call is its own transaction (no BEGIN/COMMIT round trips).
         """
         policy = await self.policy(body.service_date)
-        async with self.pool.acquire() as conn:
+        async with HotConnection(self.pool) as conn:
             try:
                 return await self._settle(
                     conn, policy, principal, key, request_hash, body, items, inputs
@@ -214,11 +225,16 @@ class HotPath:
             # the read on (settle() takes it again, re-entrant within one transaction).
             async with conn.transaction():
                 await conn.execute(
-                    _LOCK, repository.PERSON_LOCK_NAMESPACE, inputs.person_id % 2_147_483_647
+                    _LOCK,
+                    repository.PERSON_LOCK_NAMESPACE,
+                    inputs.person_id % 2_147_483_647,
+                    timeout=statement_timeout(),
                 )
-                return await self._settle(
+                answer = await self._settle(
                     conn, policy, principal, key, request_hash, body, items, inputs
                 )
+                ensure_time_to_commit()
+                return answer
 
     async def _settle(
         self,
@@ -239,15 +255,18 @@ class HotPath:
         last = body.discharge_date or day
         quantities = _quantities(items)
         raw_used, raw_others, raw_drugs, settlement_id = await conn.fetchrow(
-            _READ, person_id, year, day, inpatient, last, list(quantities)
-        )
+            _READ, person_id, year, day, inpatient, last, list(quantities),
+            timeout=statement_timeout(),
+        )  # fmt: skip
         used = {pool: Decimal(amount) for pool, amount in orjson.loads(raw_used)}
         try:
             outcome = compute(policy, inputs, visit_of(body), used)
         except Unprocessable:
             # A retry whose first request was settled replays that answer, whatever the rules
             # say of the visit now (a coverage ended since, say).
-            seen = await conn.fetchrow(_CLAIMED, principal.client_id, key)
+            seen = await conn.fetchrow(
+                _CLAIMED, principal.client_id, key, timeout=statement_timeout()
+            )
             if seen is not None:
                 raise self._replay(seen[0], seen[1], seen[2], request_hash) from None
             raise
@@ -276,7 +295,8 @@ class HotPath:
             accumulators=snapshot,
         )
         deltas = sorted(outcome.deltas.items())
-        won, stored_hash, status_code, response = await conn.fetchrow(
+        deadline = current_deadline.get()
+        won, stored_hash, status_code, response, _ = await conn.fetchrow(
             _SETTLE,
             principal.client_id,
             key,
@@ -314,6 +334,8 @@ class HotPath:
             [flag.kind.value for flag in flags],
             [flag.detail[:500] for flag in flags],
             orjson.dumps(answer).decode(),
+            None if deadline is None else deadline.wall_clock(),
+            timeout=statement_timeout(),
         )
         if not won:
             raise self._replay(stored_hash, status_code, response, request_hash)

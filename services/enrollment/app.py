@@ -13,7 +13,7 @@ from services.enrollment.config import EnrollmentSettings, voucher_key
 from services.enrollment.endpoints import get_eligibility, router
 from services.enrollment.repository import HotPath
 from shared.app import create_service_app
-from shared.db import to_libpq_url
+from shared.db import DbTimeouts, hot_path_pool
 from shared.fastlane import lane_routes
 from shared.metrics import asyncpg_pool_use
 from shared.settings import Settings, get_settings
@@ -86,14 +86,14 @@ def create_app(
             # Only the hot path's access-log entries ride on this pool. With synchronous commit
             # off (an operator's choice) each read skips a WAL flush, and a crash of the database
             # server could lose the entries of its last moments, never the data read.
-            pool = await asyncpg.create_pool(
-                to_libpq_url(settings.database_url),
-                min_size=1,
+            pool = await hot_path_pool(
+                settings.database_url,
+                schema=service("enrollment").schema,
+                timeouts=DbTimeouts.of(settings),
                 max_size=settings.db_pool_size,
                 reset=_keep_session,
                 server_settings={
-                    "search_path": service("enrollment").schema,
-                    "synchronous_commit": "on" if own.hot_path_synchronous_commit else "off",
+                    "synchronous_commit": "on" if own.hot_path_synchronous_commit else "off"
                 },
             )
             app.state.hot_path = HotPath(pool)

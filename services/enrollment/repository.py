@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.models import AccessLogEntry, Coverage, Person
+from shared.db import HotConnection
+from shared.deadline import statement_timeout
 
 
 class PersonRepository:
@@ -183,7 +185,8 @@ class HotPath:
 
     Each is one statement in autocommit (atomic on its own, access-log entry included), with no
     ORM session around it: the session's BEGIN/COMMIT and object machinery cost ten times the
-    query here. Everything else goes through :data:`shared.db.DbSession`.
+    query here. Everything else goes through :data:`shared.db.DbSession`. Waits are bounded by
+    the request's deadline (a ``TimeoutError`` past it, answered 504).
     """
 
     def __init__(self, pool: asyncpg.Pool) -> None:
@@ -193,11 +196,15 @@ class HotPath:
         self, person_id: int, day: date, log: LogFields | None
     ) -> dict[str, Any] | None:
         """The eligibility document as a plain dict (serialised as is), or None for no person."""
-        async with self.pool.acquire() as conn:
+        async with HotConnection(self.pool) as conn:
             if log is None:
-                row = await conn.fetchrow(ELIGIBILITY_PLAIN, person_id, day)
+                row = await conn.fetchrow(
+                    ELIGIBILITY_PLAIN, person_id, day, timeout=statement_timeout()
+                )
             else:
-                row = await conn.fetchrow(ELIGIBILITY_LOGGED, person_id, day, *log)
+                row = await conn.fetchrow(
+                    ELIGIBILITY_LOGGED, person_id, day, *log, timeout=statement_timeout()
+                )
         return None if row is None else _eligibility_doc(person_id, day, *row)
 
     async def eligibility_batch(
@@ -206,11 +213,15 @@ class HotPath:
         """The documents of :meth:`eligibility` for many (person, day, request ID) in the order
         asked (None for no such person). An entry's request ID, when given, is the one logged."""
         columns = [list(column) for column in zip(*asked, strict=True)]
-        async with self.pool.acquire() as conn:
+        async with HotConnection(self.pool) as conn:
             if log is None:
-                rows = await conn.fetch(ELIGIBILITY_BATCH_PLAIN, *columns)
+                rows = await conn.fetch(
+                    ELIGIBILITY_BATCH_PLAIN, *columns, timeout=statement_timeout()
+                )
             else:
-                rows = await conn.fetch(ELIGIBILITY_BATCH_LOGGED, *columns, *log)
+                rows = await conn.fetch(
+                    ELIGIBILITY_BATCH_LOGGED, *columns, *log, timeout=statement_timeout()
+                )
         found: list[dict[str, Any] | None] = [None] * len(asked)
         for n, _request_id, *rest in rows:
             person_id, day, _ = asked[n - 1]
@@ -219,8 +230,8 @@ class HotPath:
 
     async def voucher_person(self, person_id: int, log: LogFields) -> tuple[int, str, str] | None:
         """(id, name, ID number) of the person a voucher names, logging the read."""
-        async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(_VOUCHER_PERSON, person_id, *log)
+        async with HotConnection(self.pool) as conn:
+            row = await conn.fetchrow(_VOUCHER_PERSON, person_id, *log, timeout=statement_timeout())
         return None if row is None else (row[0], row[1], row[2])
 
 

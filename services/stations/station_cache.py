@@ -49,7 +49,7 @@ class StationCache:
         self._built_at = 0.0
         self._checked_at = 0.0
         self._stale = True
-        self._lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[None] | None = None
         self._item_sets: dict[tuple[str, ...], frozenset[str]] = {}
 
     def invalidate(self) -> None:
@@ -66,14 +66,23 @@ class StationCache:
         )
 
     async def current(self) -> StationIndex:
-        """The index, refreshed first when due; a fresh one costs no database round trip."""
+        """The index, refreshed first when due; a fresh one costs no database round trip.
+
+        The refresh runs in a task of its own, which every request that finds it due waits for:
+        one request cancelled at its deadline does not take with it a reload (a full one reads
+        every station) that the next request would have to start over."""
         if self._due():
-            async with self._lock:
-                if self._due():
-                    async with self.database.read_sessions() as session:
-                        await self._refresh(session)
+            if self._refreshing is None or self._refreshing.done():
+                self._refreshing = asyncio.create_task(self._reload(), name="station index")
+                # Its failure is answered to those waiting; none may be left to hear it.
+                self._refreshing.add_done_callback(lambda t: t.cancelled() or t.exception())
+            await asyncio.shield(self._refreshing)
         assert self.index is not None
         return self.index
+
+    async def _reload(self) -> None:
+        async with self.database.read_sessions() as session:
+            await self._refresh(session)
 
     async def _refresh(self, session: AsyncSession) -> None:
         now = self.clock()

@@ -344,3 +344,71 @@ async def test_readiness_is_rate_limited_liveness_is_not(settings_for):
         assert (await client.get("/claims/readyz")).status_code == 429
         for _ in range(5):
             assert (await client.get("/healthz")).status_code == 200
+
+
+@pytest.fixture
+async def echo_service():
+    """A stand-in service on a real port: answers what it was sent, or the status asked."""
+    from aiohttp import web
+
+    async def echo(request: web.Request) -> web.Response:
+        status = int(request.query.get("status", "200"))
+        return web.json_response(
+            {"time_left_ms": request.headers.get("X-Time-Left-Ms")}, status=status
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def test_the_service_is_told_the_time_left_never_more_than_the_gateways(
+    settings_for, auth, echo_service
+):
+    urls = {**DOWN, "claims": echo_service}
+    app = create_app(settings_for("gateway", service_urls=urls, upstream_timeout_seconds=2.0))
+    async with running(fastapi_of(app), asgi=app) as client:
+        plain = await client.get("/claims/v1/x", headers=auth("admin"))
+        asked = await client.get("/claims/v1/x", headers={**auth("admin"), "X-Time-Left-Ms": "700"})
+        greedy = await client.get(
+            "/claims/v1/x", headers={**auth("admin"), "X-Time-Left-Ms": "60000"}
+        )
+    assert 1500 < int(plain.json()["time_left_ms"]) <= 2000
+    assert 400 < int(asked.json()["time_left_ms"]) <= 700  # a client may ask for less
+    assert 1500 < int(greedy.json()["time_left_ms"]) <= 2000  # never for more
+
+
+async def test_a_service_reporting_its_dependency_down_keeps_its_circuit_closed(
+    settings_for, auth, echo_service
+):
+    urls = {**DOWN, "claims": echo_service}
+    app = create_app(settings_for("gateway", service_urls=urls, breaker_failure_threshold=2))
+    async with running(fastapi_of(app), asgi=app) as client:
+        for status in (503, 504, 503, 504, 503):
+            answer = await client.get(f"/claims/v1/x?status={status}", headers=auth("admin"))
+            assert answer.status_code == status  # the service's own answer, passed on
+        assert (await client.get("/claims/v1/x", headers=auth("admin"))).status_code == 200
+        # Refused connections are the service's own unavailability: those open it.
+        for _ in range(2):
+            assert (await client.get("/stations/v1/x", headers=auth("admin"))).status_code == 503
+        opened = await client.get("/stations/v1/x", headers=auth("admin"))
+    assert "circuit open" in opened.json()["detail"]
+
+
+async def test_absurdly_nested_json_is_refused_before_forwarding(settings_for, auth):
+    app = create_app(settings_for("gateway", service_urls=DOWN))
+    nested = b"[" * 5000 + b"]" * 5000
+    async with running(fastapi_of(app), asgi=app) as client:
+        answer = await client.post(
+            "/claims/v1/settlements",
+            content=nested,
+            headers={**auth("admin"), "Content-Type": "application/json"},
+        )
+    assert answer.status_code == 422  # not the 503 forwarding to a dead upstream would give
+    assert answer.json()["errors"][0]["field"] == "body"

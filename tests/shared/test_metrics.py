@@ -5,7 +5,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.errors import UpstreamUnavailable
-from shared.http import CircuitBreaker, ServiceClient
+from shared.http import CircuitBreaker, Upstream
 from shared.metrics import Metrics
 
 
@@ -70,7 +70,7 @@ async def test_a_service_reports_its_upstream_calls_and_breakers(service_apps, s
 
 async def test_upstream_outcomes_and_an_open_breaker():
     metrics = Metrics("test")
-    client = ServiceClient(
+    client = Upstream(
         "down",
         "http://down",
         retries=0,
@@ -80,7 +80,7 @@ async def test_upstream_outcomes_and_an_open_breaker():
     )
     with pytest.raises(UpstreamUnavailable):
         await client.get("/x")
-    failing = ServiceClient(
+    failing = Upstream(
         "gone",
         "http://gone",
         retries=0,

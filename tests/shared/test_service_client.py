@@ -1,17 +1,19 @@
-"""The HTTP client between services: retries, the breaker, request IDs, error mapping."""
+"""The one upstream HTTP class: retries, the breaker, request IDs, deadlines, error mapping."""
 
 import asyncio
+import time
 
 import httpx
 import pytest
 
 from shared.context import request_id_var
+from shared.deadline import Deadline
 from shared.errors import UpstreamTimeout, UpstreamUnavailable
-from shared.http import BreakerState, CircuitBreaker, ServiceClient
+from shared.http import BreakerState, CircuitBreaker, Upstream
 
 
-def client_with(handler, *, retries=2, threshold=5) -> ServiceClient:
-    return ServiceClient(
+def client_with(handler, *, retries=2, threshold=5) -> Upstream:
+    return Upstream(
         "upstream",
         "http://upstream",
         retries=retries,
@@ -82,7 +84,7 @@ async def test_a_slow_upstream_is_a_504():
 
 
 async def test_real_refused_connection_is_503_not_timeout():
-    client = ServiceClient("down", "http://127.0.0.1:9", retries=0)
+    client = Upstream("down", "http://127.0.0.1:9", retries=0)
     try:
         with pytest.raises(UpstreamUnavailable):
             await client.get("/healthz")
@@ -97,7 +99,7 @@ async def test_real_slow_upstream_is_504():
 
     server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    client = ServiceClient("slow", f"http://127.0.0.1:{port}", timeout=0.3, retries=0)
+    client = Upstream("slow", f"http://127.0.0.1:{port}", timeout=0.3, retries=0)
     try:
         with pytest.raises(UpstreamTimeout):
             await client.get("/healthz")
@@ -127,13 +129,12 @@ async def test_over_the_network_json_params_and_request_id_arrive():
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    client = ServiceClient("echo", f"http://127.0.0.1:{port}")
+    client = Upstream("echo", f"http://127.0.0.1:{port}")
     token = request_id_var.set("net-7")
     try:
         got = await client.post(
-            "/echo",
+            "/echo?date=2026-01-01",
             json={"amount": "12.30"},
-            params={"date": "2026-01-01"},
             headers={"Authorization": "Bearer t"},
         )
         assert got.status_code == 201
@@ -143,8 +144,55 @@ async def test_over_the_network_json_params_and_request_id_arrive():
             "query": {"date": "2026-01-01"},
             "body": {"amount": "12.30"},
         }
-        assert got.headers["content-type"].startswith("application/json")
+        assert got.header("content-type").startswith("application/json")
     finally:
         request_id_var.reset(token)
         await client.aclose()
         await runner.cleanup()
+
+
+async def test_each_call_says_how_much_time_is_left_and_retries_stay_within_it():
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(int(request.headers["x-time-left-ms"]))
+        return httpx.Response(503)
+
+    client = client_with(handler, retries=50)
+    deadline = Deadline.within(0.4)
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailable):
+        await client.get("/busy", deadline=deadline)
+    assert time.monotonic() - started < 0.4
+    assert 1 < len(seen) < 50  # retried, but only while time was left
+    assert seen[0] <= 400 and seen == sorted(seen, reverse=True)
+
+
+async def test_no_call_is_made_without_time_left():
+    calls = []
+    client = client_with(lambda r: calls.append(r) or httpx.Response(200))
+    with pytest.raises(UpstreamTimeout, match="no time was left"):
+        await client.get("/x", deadline=Deadline(time.monotonic(), time.monotonic()))
+    assert calls == []
+    assert client.breaker.failures == 0  # our lateness is not the upstream's failure
+
+
+async def test_answers_never_open_the_breaker_no_answer_does():
+    answers = client_with(lambda r: httpx.Response(504), retries=0, threshold=1)
+    for _ in range(3):
+        with pytest.raises(UpstreamTimeout, match="ran out of time"):
+            await answers.get("/x")  # its own dependency timed out: it answered all the same
+    assert answers.breaker.state is BreakerState.closed
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200)
+
+    frozen = client_with(hang, retries=2, threshold=1)
+    with pytest.raises(UpstreamTimeout):
+        await frozen.get("/x", deadline=Deadline.within(0.2))
+    assert frozen.breaker.state is BreakerState.open
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailable, match="circuit open"):
+        await frozen.get("/x", deadline=Deadline.within(5.0))
+    assert time.monotonic() - started < 0.05  # at once, not after a timeout

@@ -6,13 +6,13 @@ import asyncio
 from datetime import date
 from typing import Literal, Protocol
 
-import httpx
 import orjson
 from pydantic import BaseModel, ValidationError
 
 from services.claims.domain.calculator import OffsiteFiling, Patient, Qualification
 from services.claims.domain.policy import Scheme
 from shared.context import request_id_var
+from shared.deadline import Deadline, current_deadline
 from shared.errors import (
     Forbidden,
     NotFound,
@@ -20,7 +20,7 @@ from shared.errors import (
     UpstreamUnavailable,
     refused_upstream,
 )
-from shared.http import ServiceClient
+from shared.http import Answer, Upstream
 
 
 class QualificationDoc(BaseModel):
@@ -76,7 +76,7 @@ ELIGIBILITY_FIELDS = {"path.person_id": "person_id", "query.date": "date"}
 """Enrollment's names of what an eligibility question is made of: its person and day."""
 
 
-def _eligibility_of(response: httpx.Response, person_id: int) -> Eligibility:
+def _eligibility_of(response: Answer, person_id: int) -> Eligibility:
     if response.status_code == 404:
         raise NotFound(f"person {person_id} not found")
     _refused_or_failed(response, f"the eligibility of {person_id}")
@@ -86,7 +86,7 @@ def _eligibility_of(response: httpx.Response, person_id: int) -> Eligibility:
         raise UpstreamUnavailable("enrollment answered an unexpected eligibility") from None
 
 
-def _refused_or_failed(response: httpx.Response, what: str) -> None:
+def _refused_or_failed(response: Answer, what: str) -> None:
     if response.status_code in (401, 403):
         raise Forbidden(f"enrollment refused this client {what}")
     if response.status_code in (400, 422):
@@ -97,7 +97,16 @@ def _refused_or_failed(response: httpx.Response, what: str) -> None:
         raise UpstreamUnavailable(f"enrollment answered {response.status_code}")
 
 
-_Question = tuple[int, date, str | None, "asyncio.Future[Eligibility]"]
+_Question = tuple[int, date, str | None, Deadline | None, "asyncio.Future[Eligibility]"]
+
+
+def _latest(batch: list[_Question]) -> Deadline | None:
+    """The deadline of a call asking for ``batch``: the latest of theirs (each question's
+    request keeps its own), none if one has none."""
+    deadlines = [question[3] for question in batch]
+    if any(deadline is None for deadline in deadlines):
+        return None
+    return max(deadlines, key=lambda deadline: deadline.at)  # type: ignore[union-attr]
 
 
 class EligibilityCoalescer:
@@ -110,10 +119,11 @@ class EligibilityCoalescer:
     carries many settlements' reads: the per-call HTTP and framework work was most of what a
     settlement cost in claims and enrollment together. Questions are grouped by the caller's
     ``Authorization`` header, so enrollment applies its rules to each caller as before, and each
-    carries its own request ID for enrollment's access log.
+    carries its own request ID for enrollment's access log. A call is bounded by the latest
+    deadline of the questions in it.
     """
 
-    def __init__(self, client: ServiceClient, max_batch: int = 100) -> None:
+    def __init__(self, client: Upstream, max_batch: int = 100) -> None:
         self.client = client
         self.max_batch = max_batch
         self._waiting: dict[str | None, list[_Question]] = {}
@@ -125,7 +135,7 @@ class EligibilityCoalescer:
     ) -> Eligibility:
         future: asyncio.Future[Eligibility] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(authorization, []).append(
-            (person_id, day, request_id_var.get(), future)
+            (person_id, day, request_id_var.get(), current_deadline.get(), future)
         )
         if authorization not in self._busy:
             self._busy.add(authorization)
@@ -155,12 +165,11 @@ class EligibilityCoalescer:
             self._waiting.pop(authorization, None)
 
     async def _one(self, headers: dict[str, str], question: _Question) -> None:
-        person_id, day, request_id, future = question
-        # The query in the path rather than ``params``: both HTTP libraries under the client
-        # rebuild a URL from ``params`` on every call, on the path of every settlement.
+        person_id, day, request_id, deadline, future = question
         response = await self.client.get(
             f"/enrollment/v1/persons/{person_id}/eligibility?date={day.isoformat()}",
             headers={**headers, "X-Request-ID": request_id} if request_id else headers,
+            deadline=deadline,
         )
         try:
             answer = _eligibility_of(response, person_id)
@@ -178,11 +187,12 @@ class EligibilityCoalescer:
                 {
                     "items": [
                         {"person_id": person_id, "date": day.isoformat(), "request_id": rid}
-                        for person_id, day, rid, _ in batch
+                        for person_id, day, rid, _, _ in batch
                     ]
                 }
             ),
             headers={**headers, "Content-Type": "application/json"},
+            deadline=_latest(batch),
         )
         _refused_or_failed(response, "the eligibility of these persons")
         try:
@@ -191,7 +201,7 @@ class EligibilityCoalescer:
             raise UpstreamUnavailable("enrollment answered an unexpected eligibility") from None
         if len(answers) != len(batch):
             raise UpstreamUnavailable("enrollment answered another number of eligibilities")
-        for (person_id, _, _, future), answer in zip(batch, answers, strict=True):
+        for (person_id, _, _, _, future), answer in zip(batch, answers, strict=True):
             if future.done():
                 continue
             if answer.status == 200 and answer.eligibility is not None:
@@ -220,7 +230,7 @@ class HttpEnrollmentClient:
 
     def __init__(
         self,
-        client: ServiceClient,
+        client: Upstream,
         authorization: str | None,
         coalescer: EligibilityCoalescer | None = None,
     ) -> None:

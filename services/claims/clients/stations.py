@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from services.claims.domain.calculator import Institution
 from shared.cache import TTLCache
 from shared.errors import Unprocessable, UpstreamUnavailable, refused_upstream
-from shared.http import ServiceClient
+from shared.http import Upstream
 
 
 class InstitutionDoc(BaseModel):
@@ -39,7 +39,7 @@ stations call off the hot path; a change of designation or tier applies within t
 
 
 class HttpStationsClient:
-    def __init__(self, client: ServiceClient, authorization: str | None) -> None:
+    def __init__(self, client: Upstream, authorization: str | None) -> None:
         self.client = client
         self.headers = {"Authorization": authorization} if authorization else {}
 

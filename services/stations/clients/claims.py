@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from shared.cache import TTLCache
 from shared.errors import UpstreamUnavailable
-from shared.http import ServiceClient
+from shared.http import Upstream
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class ClaimsClient:
 
     def __init__(
         self,
-        client: ServiceClient,
+        client: Upstream,
         *,
         ttl_seconds: float = 300.0,
         missing_ttl_seconds: float = 60.0,

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from services.claims.clients.enrollment import EligibilityCoalescer
 from shared.errors import NotFound, UpstreamUnavailable
-from shared.http import ServiceClient
+from shared.http import Upstream
 from tests.services.enrollment.helpers import BASE, new_person
 
 DAY = date(2024, 6, 1)
@@ -35,7 +35,7 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
 def _coalescer(app: FastAPI, fail: bool = False) -> tuple[EligibilityCoalescer, CountingTransport]:
     transport = CountingTransport(app, fail)
-    client = ServiceClient("enrollment", "http://enrollment", transport=transport, retries=0)
+    client = Upstream("enrollment", "http://enrollment", transport=transport, retries=0)
     return EligibilityCoalescer(client), transport
 
 

@@ -3,6 +3,7 @@ explanation of benefits it writes by hand against the response models."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from services.claims.domain.calculator import Institution, Patient, apply
 from services.claims.domain.policy import BZ_2022, Scheme
 from services.claims.hotpath import HotPath
 from services.claims.schemas import SettlementRequest
+from shared.deadline import Deadline
 from tests.services.claims.conftest import item, key, visit
 
 
@@ -30,7 +32,7 @@ async def test_a_settlement_between_read_and_write_is_computed_again(
         def __init__(self, conn: Any) -> None:
             self.conn = conn
 
-        async def fetchrow(self, query: str, *args: Any) -> Any:
+        async def fetchrow(self, query: str, *args: Any, **options: Any) -> Any:
             if query is hotpath._SETTLE and not interfered:
                 interfered.append(True)
                 other = await claims.post(
@@ -39,7 +41,7 @@ async def test_a_settlement_between_read_and_write_is_computed_again(
                     headers=headers | key(),
                 )
                 assert other.status_code == 201
-            return await self.conn.fetchrow(query, *args)
+            return await self.conn.fetchrow(query, *args, **options)
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self.conn, name)
@@ -137,3 +139,25 @@ async def test_a_retry_replays_even_when_the_visit_would_now_be_refused(
     assert again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["settlement_id"] == first.json()["settlement_id"]
+
+
+async def test_a_settlement_past_its_deadline_at_commit_records_nothing(
+    claims: Any, auth: Any, fakes: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """settle() has written everything when in_time() finds the deadline passed (as after a
+    database frozen mid-statement): the statement fails and the 504 is true."""
+    person = fakes.person("employee")
+    headers = auth("institution", "H37160200001") | key()
+    body = visit(person, item("100.00"))
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            Deadline, "wall_clock", lambda self: datetime.now(UTC) - timedelta(seconds=1)
+        )
+        late = await claims.post("/claims/v1/settlements", json=body, headers=headers)
+    assert late.status_code == 504, late.text
+    assert late.json()["title"] == "Deadline exceeded"
+    listed = await claims.get(f"/claims/v1/persons/{person}/settlements", headers=auth("admin"))
+    assert listed.json()["items"] == []
+    retried = await claims.post("/claims/v1/settlements", json=body, headers=headers)
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried.headers  # the key was never taken

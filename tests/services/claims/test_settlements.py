@@ -11,7 +11,7 @@ import pytest
 
 from services.claims.clients import enrollment_client
 from services.claims.clients.enrollment import HttpEnrollmentClient
-from shared.http import ServiceClient
+from shared.http import Upstream
 from tests.services.claims.conftest import HOSPITAL, OFFSITE, PHARMACY, item, key, visit
 
 INSTITUTION = {"kind": "institution", "bound": HOSPITAL}
@@ -249,7 +249,7 @@ class _Down(httpx.AsyncBaseTransport):
 
 async def test_enrollment_down_is_503_and_nothing_recorded(claims, auth, fakes, claims_app):
     person = fakes.person("employee")
-    down = ServiceClient("enrollment", "http://enrollment", retries=0, transport=_Down())
+    down = Upstream("enrollment", "http://enrollment", retries=0, transport=_Down())
     claims_app.dependency_overrides[enrollment_client] = lambda: HttpEnrollmentClient(down, None)
     try:
         answer = await claims.post(

@@ -10,7 +10,7 @@ import pytest
 
 from services.stations.clients.claims import ClaimsClient, Drug
 from shared.errors import UpstreamUnavailable
-from shared.http import CircuitBreaker, ServiceClient
+from shared.http import CircuitBreaker, Upstream
 
 
 class Catalog:
@@ -66,7 +66,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def client(catalog: Catalog, clock: Clock):
-    service = ServiceClient(
+    service = Upstream(
         "claims",
         "http://claims",
         retries=0,
@@ -123,7 +123,7 @@ async def test_unreadable_answer_is_503(catalog, clock):
     def broken(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"generic_name": "no code"})
 
-    service = ServiceClient("claims", "http://claims", retries=0,
+    service = Upstream("claims", "http://claims", retries=0,
                             transport=httpx.MockTransport(broken))  # fmt: skip
     try:
         with pytest.raises(UpstreamUnavailable):
