@@ -186,7 +186,7 @@ async def create_person(
 ) -> PersonOut:
     person = await service.register_person(session, body)
     await access.record(session, principal, [person.id], "person.create")
-    return service.person_out(person)
+    return service.person_out(person, principal)
 
 
 @router.get(
@@ -207,7 +207,7 @@ async def list_persons(
     rows, cursor = page.page(rows, key=lambda p: p.id)
     action = "person.lookup" if id_number else "person.list"
     await access.record(session, principal, [p.id for p in rows], action)
-    return Page(items=[PersonListItem.of(service.person_out(p)) for p in rows], next_cursor=cursor)
+    return Page(items=[service.person_list_item(p) for p in rows], next_cursor=cursor)
 
 
 @router.get(
@@ -220,7 +220,7 @@ async def list_persons(
 async def get_person(person_id: PersonId, session: DbSession, principal: PersonReader) -> PersonOut:
     person = await service.get_visible_person(session, principal, person_id)
     await access.record(session, principal, [person_id], "person.read")
-    return service.person_out(person)
+    return service.person_out(person, principal)
 
 
 # --- coverage --------------------------------------------------------------------------------
