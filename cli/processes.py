@@ -42,6 +42,8 @@ def run_process(spec: ServiceSpec, host: str, port: int, internal_port: int) -> 
 
     from shared.settings import get_settings
 
+    if internal_port == port:
+        raise ValueError(f"the internal port must differ from the public one ({port})")
     settings = get_settings().model_copy(update={"internal_port": internal_port})
     factory = "gateway.app:create_app" if spec is GATEWAY else spec.app_factory
     config = uvicorn.Config(

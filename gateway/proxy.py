@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
 from gateway.forwarded import TrustedProxies
-from gateway.ratelimit import Quota, TokenBuckets
+from gateway.ratelimit import Quota, TokenBuckets, address_key
 from shared.auth import TokenVerifier, bearer_token
 from shared.context import request_id_var
 from shared.errors import (
@@ -164,7 +164,7 @@ class Gateway:
         and once an address has used up its calls they are refused before their signature costs
         anything.
         """
-        address = self.proxies.caller(scope)
+        address = address_key(self.proxies.caller(scope))
         authorization = _header(scope, b"authorization")
         if authorization is None:
             if path in _UNLIMITED_PATHS or path.endswith("/healthz"):

@@ -13,6 +13,18 @@ from __future__ import annotations
 
 import math
 import time
+from ipaddress import ip_network
+
+
+def address_key(address: str) -> str:
+    """The bucket of a caller's address: an IPv6 caller is counted by its /64, the block one
+    subscriber is given (and can pick any address from); an IPv4 caller by its address."""
+    if ":" not in address:
+        return address
+    try:
+        return str(ip_network(f"{address}/64", strict=False))
+    except ValueError:
+        return address
 
 
 class Quota:

@@ -138,6 +138,31 @@ async def test_behind_a_trusted_proxy_each_caller_has_its_own_allowance(settings
         assert all("6.6.6." not in head for head in upstream.heads)
 
 
+async def test_an_ipv6_caller_rotating_within_its_64_meets_429(settings_for, upstream):
+    app = create_app(
+        settings_for(
+            "gateway",
+            service_urls={**DOWN, "stations": upstream.url},
+            trusted_proxies="127.0.0.1",
+            rate_limit_anonymous_per_second=0.01,
+            rate_limit_anonymous_burst=2,
+        )
+    )
+    async with running(fastapi_of(app), asgi=app), _client(app) as client:
+        statuses = [
+            (
+                await client.get(
+                    "/stations/v1/service-items",
+                    headers={"X-Forwarded-For": f"2001:db8:7:7::{i:x}"},
+                )
+            ).status_code
+            for i in range(1, 5)
+        ]
+        assert statuses == [200, 200, 429, 429]
+        other = {"X-Forwarded-For": "2001:db8:7:8::1"}  # the next /64: someone else
+        assert (await client.get("/stations/v1/service-items", headers=other)).status_code == 200
+
+
 async def test_without_trusted_proxies_x_forwarded_for_changes_nothing(settings_for, upstream):
     app = create_app(
         settings_for(

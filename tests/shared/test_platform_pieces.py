@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from gateway.ratelimit import TokenBuckets
+from gateway.ratelimit import TokenBuckets, address_key
 from shared import regions
 from shared.errors import ProblemError
 from shared.http import BreakerState, CircuitBreaker
@@ -60,6 +60,14 @@ def test_token_bucket_allows_burst_then_says_how_long_to_wait():
     assert buckets.take("b", now=0.0).wait == 0.0  # per client
     assert buckets.peek("a", now=0.5).wait == 0.0  # refilled, and peeking counts nothing
     assert buckets.take("a", now=0.5).headers()["ratelimit-remaining"] == "0"
+
+
+def test_an_ipv6_caller_is_counted_by_its_64_block():
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9")
+    assert address_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("198.51.100.7") == "198.51.100.7"
+    assert address_key("unknown") == "unknown"
 
 
 def test_regions_reference_list():
