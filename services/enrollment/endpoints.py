@@ -406,9 +406,6 @@ def _qr(request: Request, person_id: PersonId, code: str, principal: Principal) 
     return segno.make_qr(code, error="m")
 
 
-_NO_STORE = {"Cache-Control": "no-store"}
-
-
 @router.get(
     "/persons/{person_id}/voucher-codes/{code}.svg",
     summary="The voucher code as an SVG QR image",
@@ -424,7 +421,7 @@ async def voucher_svg(
 ) -> Response:
     out = io.BytesIO()
     _qr(request, person_id, code, principal).save(out, kind="svg", scale=4, border=2)
-    return Response(out.getvalue(), media_type="image/svg+xml", headers=_NO_STORE)
+    return Response(out.getvalue(), media_type="image/svg+xml")
 
 
 @router.get(
@@ -442,7 +439,7 @@ async def voucher_png(
 ) -> Response:
     out = io.BytesIO()
     _qr(request, person_id, code, principal).save(out, kind="png", scale=6, border=2)
-    return Response(out.getvalue(), media_type="image/png", headers=_NO_STORE)
+    return Response(out.getvalue(), media_type="image/png")
 
 
 # --- employers -------------------------------------------------------------------------------
