@@ -18,6 +18,8 @@ INTERNAL_ONLY = frozenset({"/metrics", REVOCATIONS_PATH})
 """Never answered on the public port."""
 ON_INTERNAL = INTERNAL_ONLY | {"/healthz", "/readyz"}
 """All the internal port answers."""
+INTERNAL_KEY = "yibao.internal"
+"""Set in the scope of a request that arrived on the internal port."""
 
 
 class Listeners:
@@ -36,6 +38,8 @@ class Listeners:
             return
         server = scope.get("server")
         internal = server is not None and server[1] == self.internal_port
+        if internal:
+            scope[INTERNAL_KEY] = True
         path: str = scope["path"]
         if internal and path in ON_INTERNAL:
             await self.internal_app(scope, receive, send)

@@ -63,3 +63,35 @@ async def test_metrics_are_served_on_the_internal_port_alone(service_apps, auth,
         # The API is not served there: the internal port is for scrapers, not callers.
         refused = await internal.get(PUBLIC_PATHS[spec.name], headers=auth("admin"))
         assert refused.status_code == 404
+
+
+async def test_scrapes_on_the_internal_port_are_counted_not_logged(settings_for):
+    import logging
+
+    from services.childcare.app import create_app
+    from tests.conftest import running
+
+    lines: list[str] = []
+
+    class Kept(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    app = create_app(settings_for("childcare", access_log=True, internal_port=9104))
+    kept = Kept()
+    access = logging.getLogger("yibao.access")
+    access.addHandler(kept)
+    access.setLevel(logging.INFO)
+    try:
+        async with running(app) as public:
+            internal = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://childcare:9104"
+            )
+            async with internal:
+                assert (await internal.get("/metrics")).status_code == 200
+                assert (await internal.get("/childcare/v1/institutions")).status_code == 404
+            assert (await public.get("/healthz")).status_code == 200
+    finally:
+        access.removeHandler(kept)
+        access.setLevel(logging.NOTSET)
+    assert lines == ["GET /childcare/v1/institutions 404", "GET /healthz 200"]
