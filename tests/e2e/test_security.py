@@ -46,10 +46,10 @@ def strict_gateway(live):
         supervisor.stop_all()
 
 
-def _admin(database, sensitive: set[str], name: str) -> tuple[dict, str]:
-    created = asyncio.run(create_clients(database, ((ClientKind.admin, None, name),)))[0]
+def _admin(database, sensitive: set[str], name: str) -> dict:
+    created: dict = asyncio.run(create_clients(database, ((ClientKind.admin, None, name),)))[0]
     sensitive.add(created["client_secret"])
-    return created, created["client_secret"]
+    return created
 
 
 def _token(gateway: str, client: dict, sensitive: set[str]) -> str:
@@ -82,8 +82,8 @@ def test_rotating_x_forwarded_for_from_an_untrusted_address_still_meets_429(
 
 def test_a_disabled_clients_token_is_refused_at_every_service_port(live, database, sensitive):
     gateway = live.url(GATEWAY.name)
-    client, _ = _admin(database, sensitive, "e2e soon disabled")
-    operator, _ = _admin(database, sensitive, "e2e operator")
+    client = _admin(database, sensitive, "e2e soon disabled")
+    operator = _admin(database, sensitive, "e2e operator")
     headers = {"Authorization": f"Bearer {_token(gateway, client, sensitive)}"}
     for spec in SERVICES:
         response = httpx.get(live.url(spec.name) + NEEDS_A_TOKEN[spec.name], headers=headers)
@@ -145,7 +145,7 @@ def test_id_numbers_travel_in_bodies_paths_and_request_ids(live, database, sensi
     from shared.validators import make_id_number
 
     gateway = live.url(GATEWAY.name)
-    admin, _ = _admin(database, sensitive, "e2e enrolment")
+    admin = _admin(database, sensitive, "e2e enrolment")
     headers = {"Authorization": f"Bearer {_token(gateway, admin, sensitive)}"}
     with httpx.Client(base_url=gateway, headers=headers) as gw:
         for _ in range(5):
