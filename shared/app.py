@@ -168,6 +168,7 @@ def create_service_app(
                 GATEWAY.name, settings.breaker_failure_threshold, settings.breaker_reset_seconds
             ),
             transport=(transports or {}).get(GATEWAY.name),
+            metrics=metrics,
         )
         feed = RevocationFeed(gateway, verifier, revocations)
         try:
