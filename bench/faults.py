@@ -147,10 +147,12 @@ class FaultStack:
         self.credentials = asyncio.run(
             create_clients(self.boot, ((ClientKind.admin, None, "faults admin"),))
         )[0]
+        base = free_port_block(10)
         self.supervisor = Supervisor(
             self.boot,
             keys,
-            ports=ports_from(free_port_block()),
+            ports=ports_from(base),
+            internal_ports=ports_from(base + 5),
             log_dir=root / "logs",
             extra_env=ENV,
             database=server,

@@ -79,7 +79,8 @@ def start_hello(port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bench.hello:app", "--host", "127.0.0.1",
          "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-         "--no-access-log", "--log-level", "warning"],
+         "--no-access-log", "--log-level", "warning", "--no-server-header",
+         "--no-proxy-headers"],
     )  # fmt: skip
 
 
@@ -130,11 +131,12 @@ def main() -> None:
         migrate_all(boot)
         asyncio.run(seed_all(boot))
         keys = stack.keys()
-        base = free_port_block(6)
+        base = free_port_block(11)  # five processes, hello, five internal listeners
         supervisor = Supervisor(
             boot,
             keys,
             ports=ports_from(base),
+            internal_ports=ports_from(base + 6),
             log_dir=RESULTS / "logs",
             extra_env={
                 "YIBAO_RATE_LIMIT_PER_SECOND": "1000000",

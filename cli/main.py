@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import time
@@ -15,7 +14,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from cli.processes import Supervisor, ports_from, uvicorn_command
+from cli.processes import Supervisor, ports_from, run_process
 from cli.stack import (
     DEMO_CLIENTS,
     Stack,
@@ -173,11 +172,18 @@ def serve(
     name: Annotated[str, typer.Argument(help="gateway, enrollment, claims, stations or childcare")],
     host: str = "0.0.0.0",
     port: int | None = None,
+    internal_port: Annotated[
+        int | None,
+        typer.Option(
+            help="/metrics (and the gateway's revocation list): never publish it "
+            "[default: YIBAO_INTERNAL_PORT, else the port + 1000]"
+        ),
+    ] = None,
 ) -> None:
     """Run one process in the foreground (containers: one process per container)."""
     spec = service(name)
-    command = uvicorn_command(spec, host, port or spec.port)
-    os.execv(command[0], command)
+    internal = internal_port or get_settings().internal_port_of(spec)
+    run_process(spec, host, port or spec.port, internal)
 
 
 class _Stop(Exception):
@@ -191,7 +197,8 @@ def up(
         int, typer.Option(help="The gateway's port; the services take the next four")
     ] = GATEWAY.port,
 ) -> None:
-    """Database, migrations, demo data and clients, then all five processes; Ctrl-C stops all."""
+    """Database, migrations, demo data and clients, then all five processes; Ctrl-C stops all.
+    Each process's internal port (/metrics) is 1000 above its public one."""
     settings = get_settings()
     supervisor: Supervisor | None = None
     stack: Stack | None = None
@@ -219,6 +226,7 @@ def up(
             boot,
             stack.keys(),
             ports=ports_from(port),
+            internal_ports=ports_from(port + 1000),
             log_dir=settings.data_dir.resolve() / "logs",
             database=stack.embedded,
         )

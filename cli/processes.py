@@ -1,4 +1,4 @@
-"""Starting and stopping the five uvicorn processes."""
+"""Serving one process, and starting and stopping the five."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -20,7 +21,8 @@ from shared.topology import ALL_PROCESSES, GATEWAY, SERVICES, ServiceSpec
 
 
 def ports_from(gateway_port: int) -> dict[str, int]:
-    """The gateway on ``gateway_port``, the services on the ports after it, in topology order."""
+    """The gateway on ``gateway_port``, the services on the ports after it, in topology order
+    (the internal ports likewise, from the first one)."""
     ports = {GATEWAY.name: gateway_port}
     for offset, spec in enumerate(SERVICES, start=1):
         ports[spec.name] = gateway_port + offset
@@ -33,15 +35,52 @@ clients 30 s, ingress-nginx 60 s): a server that closes first races the client's
 and a POST that meets a just-closed connection is not retried (uvicorn's default is 5 s)."""
 
 
-def uvicorn_command(spec: ServiceSpec, host: str, port: int) -> list[str]:
+def run_process(spec: ServiceSpec, host: str, port: int, internal_port: int) -> None:
+    """Runs one process in the foreground until SIGINT or SIGTERM: one uvicorn server, one app,
+    listening on its public port and on its internal one (``shared/listeners.py``)."""
+    import uvicorn
+    from uvicorn.importer import import_from_string
+
+    from shared.settings import get_settings
+
+    if internal_port == port:
+        raise ValueError(f"the internal port must differ from the public one ({port})")
+    settings = get_settings().model_copy(update={"internal_port": internal_port})
     factory = "gateway.app:create_app" if spec is GATEWAY else spec.app_factory
+    config = uvicorn.Config(
+        # Built by uvicorn after it has set up its logging, which the app's then replaces.
+        partial(import_from_string(factory), settings),
+        factory=True,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,  # the app writes its own, with the request ID
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        server_header=False,  # no "server: uvicorn" on every answer
+        # The gateway decides the caller's address from X-Forwarded-For itself, trusting only
+        # YIBAO_TRUSTED_PROXIES (gateway/forwarded.py): uvicorn would take the left-most entry,
+        # the one any caller writes, from whatever FORWARDED_ALLOW_IPS names.
+        proxy_headers=False,
+    )
+    uvicorn.Server(config).run(sockets=[_listening(host, port), _listening(host, internal_port)])
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """A bound socket as uvicorn binds its own (it listens on it when serving)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_command(spec: ServiceSpec, host: str, port: int, internal_port: int) -> list[str]:
     return [
-        sys.executable, "-m", "uvicorn", factory, "--factory",
-        "--host", host, "--port", str(port),
-        "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--log-level", "warning",
-        "--timeout-graceful-shutdown", "5",
-        "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
+        sys.executable, "-m", "cli.main", "serve", spec.name,
+        "--host", host, "--port", str(port), "--internal-port", str(internal_port),
     ]  # fmt: skip
 
 
@@ -50,6 +89,7 @@ def process_env(
     boot: Bootstrap,
     keys: tuple[Path, Path],
     ports: Mapping[str, int],
+    internal_ports: Mapping[str, int],
     host: str,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
@@ -62,6 +102,7 @@ def process_env(
             "YIBAO_SERVICE_URLS": json.dumps(
                 {s.name: f"http://{host}:{ports[s.name]}" for s in SERVICES}
             ),
+            "YIBAO_GATEWAY_INTERNAL_URL": f"http://{host}:{internal_ports[GATEWAY.name]}",
         }
     )
     if spec is GATEWAY:
@@ -125,6 +166,9 @@ class Supervisor:
     keys: tuple[Path, Path]
     host: str = "127.0.0.1"
     ports: dict[str, int] = field(default_factory=lambda: {s.name: s.port for s in ALL_PROCESSES})
+    internal_ports: dict[str, int] = field(
+        default_factory=lambda: {s.name: s.internal_port for s in ALL_PROCESSES}
+    )
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     database: DatabaseServer | None = None
@@ -135,10 +179,15 @@ class Supervisor:
     def url(self, name: str) -> str:
         return f"http://{self.host}:{self.ports[name]}"
 
+    def internal_url(self, name: str) -> str:
+        return f"http://{self.host}:{self.internal_ports[name]}"
+
     def start(self, name: str) -> None:
         spec = next(s for s in ALL_PROCESSES if s.name == name)
-        command = uvicorn_command(spec, self.host, self.ports[name])
-        env = process_env(spec, self.boot, self.keys, self.ports, self.host, self.extra_env)
+        command = serve_command(spec, self.host, self.ports[name], self.internal_ports[name])
+        env = process_env(
+            spec, self.boot, self.keys, self.ports, self.internal_ports, self.host, self.extra_env
+        )
         if self.log_dir is None:
             self.procs[name] = subprocess.Popen(
                 command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Path, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,20 +20,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway import service
 from gateway.openapi import MergedOpenAPI
 from gateway.proxy import Gateway
-from gateway.revocation import Revocations
+from gateway.revocation import DatabaseRevocations, disabled_client_ids
 from gateway.service import CLIENT_ID_PATTERN
 from shared.app import health_router, upstreams, watch_database
 from shared.auth import Admin, ClientKind, TokenSigner, TokenVerifier
 from shared.db import Database, DbSession, DbTimeouts, ReadSession
 from shared.deadline import Deadlines
 from shared.errors import install_error_handlers, problems
+from shared.hardening import Hardening
 from shared.limits import BodyLimits
+from shared.listeners import REVOCATIONS_PATH, Listeners
 from shared.logging import configure_logging
 from shared.metrics import Metrics, metrics_router
 from shared.middleware import RequestContextMiddleware
 from shared.openapi import install as install_openapi
 from shared.openapi import route_name
 from shared.pagination import Page, PageByCode
+from shared.revocation import MEDIA_TYPE as REVOCATIONS_MEDIA_TYPE
 from shared.schemas import Id, StrictModel, Text
 from shared.settings import Settings, get_settings
 from shared.tasks import repeating
@@ -218,7 +221,8 @@ async def list_clients(session: ReadSession, page: PageByCode, _: Admin) -> Page
     summary="Disable an API client (admin): no new tokens, and its current ones are refused",
     description=(
         "Idempotent. The gateway process that handles this refuses the client's tokens at "
-        "once; the others within `YIBAO_REVOCATION_REFRESH_SECONDS` (5 s)."
+        "once; the other gateway processes and every service within "
+        "`YIBAO_REVOCATION_REFRESH_SECONDS` (5 s)."
     ),
     response_model=ClientOut,
     responses=problems(403, 404),
@@ -228,7 +232,7 @@ async def disable_client(
     client_id: ClientId, request: Request, session: DbSession, _: Admin
 ) -> ClientOut:
     client = await service.disable_client(session, client_id)
-    revocations: Revocations = request.app.state.revocations
+    revocations: DatabaseRevocations = request.app.state.revocations
     revocations.add(client.client_id)
     return ClientOut.model_validate(client)
 
@@ -238,8 +242,8 @@ async def disable_client(
     summary="Enable a disabled API client again (admin)",
     description=(
         "Idempotent. The client gets tokens again, and its tokens not yet expired are accepted: "
-        "at once by the gateway process that handles this, by the others within "
-        "`YIBAO_REVOCATION_REFRESH_SECONDS` (5 s)."
+        "at once by the gateway process that handles this, by the other gateway processes and "
+        "every service within `YIBAO_REVOCATION_REFRESH_SECONDS` (5 s)."
     ),
     response_model=ClientOut,
     responses=problems(403, 404),
@@ -249,9 +253,21 @@ async def enable_client(
     client_id: ClientId, request: Request, session: DbSession, _: Admin
 ) -> ClientOut:
     client = await service.enable_client(session, client_id)
-    revocations: Revocations = request.app.state.revocations
+    revocations: DatabaseRevocations = request.app.state.revocations
     revocations.remove(client.client_id)
     return ClientOut.model_validate(client)
+
+
+internal_router = APIRouter(include_in_schema=False)
+
+
+@internal_router.get(REVOCATIONS_PATH)
+async def revocation_list(session: ReadSession, signer: Signer) -> Response:
+    """The disabled clients, signed, for the services (internal port only: shared.listeners).
+    Read from the database on each call, so a service is never further behind than its own
+    refresh interval."""
+    client_ids = await disabled_client_ids(session)
+    return Response(signer.sign_revocations(client_ids), media_type=REVOCATIONS_MEDIA_TYPE)
 
 
 def _docs_router(merged: MergedOpenAPI) -> APIRouter:
@@ -280,7 +296,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
     configure_logging("gateway", settings.log_level)
     metrics = Metrics(GATEWAY.name)
-    revocations = Revocations()
+    revocations = DatabaseRevocations()
     # One per service, for everything the gateway sends it: forwarded requests, the documents
     # merged into /openapi.json, readiness. The proxy never retries: a client's retry does,
     # with its Idempotency-Key.
@@ -304,6 +320,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         # Loaded before serving: a disabled client's tokens are refused from the first request.
         # A failed refresh later keeps the last set (never an empty one).
         await revocations.refresh(app.state.database)
+        if revocations.failure is not None:
+            raise RuntimeError(f"could not load the disabled clients: {revocations.failure}")
         try:
             async with repeating(
                 settings.revocation_refresh_seconds,
@@ -339,35 +357,42 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.state.metrics = metrics
     app.state.revocations = revocations
     app.state.token_signer = TokenSigner(settings)
-    verifier = TokenVerifier(settings)
+    verifier = TokenVerifier(settings, revocations)
     app.state.token_verifier = verifier
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(auth_router)
+    app.include_router(internal_router)
     app.include_router(health_router())
-    app.include_router(metrics_router(hide_when_forwarded=True))
+    app.include_router(metrics_router())
     app.include_router(_docs_router(merged))
     app.mount("/docs/static", StaticFiles(directory=_SWAGGER_ASSETS), name="docs-static")
     # Its own routes' bodies; the proxy checks what it forwards with the same rules.
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
 
-    gateway = Gateway(
-        app, settings=settings, upstreams=services, verifier=verifier, revocations=revocations
+    gateway = Gateway(app, settings=settings, upstreams=services, verifier=verifier)
+    # The internal port goes straight to the gateway's own routes: no admission, no proxy.
+    listeners = Listeners(
+        Deadlines(gateway, limit=settings.upstream_timeout_seconds),
+        internal_port=settings.internal_port_of(GATEWAY),
+        internal_app=app,
     )
-    # Outermost first: request context (request ID, access log, metrics), then the request's
-    # deadline, which the proxy forwards within and passes on.
+    hardened = Hardening(
+        listeners,
+        max_header_bytes=settings.max_header_bytes,
+        max_header_count=settings.max_header_count,
+    )
+    # Outermost first: request context (request ID, access log, metrics), header limits and
+    # response headers, the two ports, then on the public one the request's deadline, which the
+    # proxy forwards within and passes on.
     return GatewayApp(
-        RequestContextMiddleware(
-            Deadlines(gateway, limit=settings.upstream_timeout_seconds),
-            access_log=settings.access_log,
-            metrics=metrics,
-        ),
-        app,
+        RequestContextMiddleware(hardened, access_log=settings.access_log, metrics=metrics), app
     )
 
 
 class GatewayApp:
-    """The ASGI app uvicorn serves: request context around the proxy around FastAPI."""
+    """The ASGI app uvicorn serves: request context, hardening and the two listeners around the
+    proxy around FastAPI."""
 
     def __init__(self, asgi: ASGIApp, fastapi: FastAPI) -> None:
         self.asgi = asgi

@@ -1,6 +1,6 @@
 """Forwarding to the services, as plain ASGI (the gateway's hot path).
 
-Checks the token (if any) before forwarding, applies the rate limit and the body limits, and
+Admits each call first (rate limits, then the token, if any), applies the body limits, and
 forwards through each service's :class:`~shared.http.Upstream` within the request's deadline
 (503/504 problem+json when a service is down or does not answer in time). Paths are forwarded
 unchanged: each service serves its own prefix.
@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from multidict import CIMultiDict
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.ratelimit import TokenBuckets, retry_after_header
-from gateway.revocation import Revocations
+from gateway.forwarded import TrustedProxies
+from gateway.ratelimit import Quota, TokenBuckets, address_key
 from shared.auth import TokenVerifier, bearer_token
 from shared.errors import ProblemError, TooManyRequests, Unauthorized
 from shared.http import Upstream
@@ -71,14 +71,13 @@ class Gateway:
         settings: Settings,
         upstreams: dict[str, Upstream],
         verifier: TokenVerifier,
-        revocations: Revocations,
     ) -> None:
         self.app = app
         self.upstreams = upstreams
         self.routes = {name: f"/{name}/{{path}}" for name in upstreams}
         """The route label of everything forwarded to each service."""
         self.verifier = verifier
-        self.revocations = revocations
+        self.proxies = TrustedProxies(settings.trusted_proxies)
         self.max_body_bytes = settings.max_body_bytes
         self.clients_limit = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.anonymous_limit = TokenBuckets(
@@ -94,7 +93,7 @@ class Gateway:
         if upstream is not None:
             scope[ROUTE_KEY] = self.routes[upstream.name]
         try:
-            self._admit(scope, path)
+            send = _stamped(send, self._admit(scope, path))
             if upstream is None:
                 await self.app(scope, receive, send)
                 return
@@ -102,24 +101,37 @@ class Gateway:
         except ProblemError as exc:
             await exc.to_response()(scope, receive, send)
 
-    def _admit(self, scope: Scope, path: str) -> None:
-        """Token check and rate limit, before anything is forwarded."""
+    def _admit(self, scope: Scope, path: str) -> Quota:
+        """Rate limits, then the token, before anything is forwarded; the quota the call was
+        counted against (liveness and the documents, not counted, are told their address's).
+
+        A call without a token counts against its caller's address. A token this process has
+        verified before is checked from memory and counts against its client. Any other token
+        is verified only while its caller's address has calls left, and counts against the
+        address if it fails: forged, expired or revoked tokens are limited like anonymous calls,
+        and once an address has used up its calls they are refused before their signature costs
+        anything.
+        """
+        address = address_key(self.proxies.caller(scope))
         authorization = _header(scope, b"authorization")
-        if authorization is not None:
-            principal = self.verifier.verify(bearer_token(authorization))
-            if principal.client_id in self.revocations:
-                raise Unauthorized("this client has been disabled")
-            wait = self.clients_limit.take(principal.client_id)
-        elif path in _UNLIMITED_PATHS or path.endswith("/healthz"):
-            return
-        else:
-            client = scope.get("client")
-            wait = self.anonymous_limit.take(client[0] if client else "unknown")
-        if wait:
-            raise TooManyRequests(
-                "rate limit exceeded for this client",
-                headers={"Retry-After": retry_after_header(wait)},
-            )
+        if authorization is None:
+            if path in _UNLIMITED_PATHS or path.endswith("/healthz"):
+                return self.anonymous_limit.standing(address)
+            return _admitted(self.anonymous_limit.take(address))
+        try:
+            token = bearer_token(authorization)
+            if not self.verifier.knows(token):
+                refusal = self.anonymous_limit.peek(address)
+                if refusal.wait:
+                    raise _too_many(refusal)
+            principal = self.verifier.verify(token)
+        except Unauthorized as exc:
+            quota = self.anonymous_limit.take(address)
+            if quota.wait:
+                raise _too_many(quota) from None
+            exc.headers = {**(exc.headers or {}), **quota.headers()}
+            raise
+        return _admitted(self.clients_limit.take(principal.client_id))
 
     async def _forward(
         self, upstream: Upstream, scope: Scope, receive: Receive, send: Send
@@ -136,7 +148,7 @@ class Gateway:
             for k, v in headers
             if k.decode("latin-1").lower() not in skip
         )
-        client = scope.get("client")
+        client = scope.get("client")  # the caller, as _admit found it behind trusted proxies
         if client:
             forwarded["X-Forwarded-For"] = client[0]
         # raw_path keeps the client's percent-encoding intact.
@@ -168,6 +180,28 @@ def _response_headers(
     if method != "HEAD" and status not in _NO_BODY_STATUSES and status >= 200:
         out.append((b"content-length", str(length).encode()))
     return out
+
+
+def _too_many(quota: Quota) -> TooManyRequests:
+    return TooManyRequests("rate limit exceeded for this client", headers=quota.headers())
+
+
+def _admitted(quota: Quota) -> Quota:
+    if quota.wait:
+        raise _too_many(quota)
+    return quota
+
+
+def _stamped(send: Send, quota: Quota) -> Send:
+    """``send`` adding the quota's RateLimit headers to the response."""
+    headers = quota.raw_headers()
+
+    async def send_stamped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *headers]
+        await send(message)
+
+    return send_stamped
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -18,15 +18,19 @@ from shared.db import Database, DbTimeouts
 from shared.deadline import Deadline, Deadlines, current_deadline
 from shared.errors import ProblemError, install_error_handlers, problem_response, problems
 from shared.fastlane import FastLane
+from shared.hardening import Hardening
 from shared.http import CircuitBreaker, Upstream
 from shared.limits import BodyLimits
+from shared.listeners import Listeners
 from shared.logging import configure_logging
 from shared.metrics import Metrics, metrics_router, sqlalchemy_pool_use
 from shared.middleware import RequestContextMiddleware
 from shared.openapi import install as install_openapi
 from shared.openapi import route_name
+from shared.revocation import RevocationFeed, Revocations
 from shared.settings import Settings, get_settings
-from shared.topology import ServiceSpec, service
+from shared.tasks import repeating
+from shared.topology import GATEWAY, ServiceSpec, service
 
 log = logging.getLogger("yibao.app")
 
@@ -101,7 +105,8 @@ def health_router(prefix: str = "") -> APIRouter:
             "not make this process unready: each route that needs a missing service answers "
             "503 itself, and the others keep serving (a readiness that followed its upstreams "
             "would take the gateway, and so every route, out of the load balancer when any "
-            "one service is down)."
+            "one service is down). `revocations` is `ok` while the list of disabled clients "
+            "is refreshed, else says how old the list kept is (`degraded` too)."
         ),
         response_model=Health,
         responses=problems(503),
@@ -133,6 +138,9 @@ def health_router(prefix: str = "") -> APIRouter:
             database_check(), *(upstream_check(client) for client in clients.values())
         )
         checks = dict(zip(("database", *clients), results, strict=True))
+        revocations: Revocations | None = getattr(request.app.state, "revocations", None)
+        if revocations is not None:
+            checks["revocations"] = revocations.check()
         if checks["database"] != "ok":
             return problem_response(
                 503, "Not ready", "the database is not answering", extra={"checks": checks}
@@ -162,6 +170,8 @@ def create_service_app(
     spec: ServiceSpec = service(name)
     configure_logging(name, settings.log_level)
     metrics = Metrics(name)
+    revocations = Revocations()
+    verifier = TokenVerifier(settings, revocations)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -177,15 +187,35 @@ def create_service_app(
         )
         watch_database(metrics, app.state.database)
         app.state.clients = upstreams(settings, calls, transports, metrics)
+        # Not among app.state.clients: readiness reports the list's age, not the gateway's health.
+        gateway = Upstream(
+            GATEWAY.name,
+            settings.gateway_internal_url,
+            timeout=settings.upstream_timeout_seconds,
+            connect_timeout=settings.upstream_connect_timeout_seconds,
+            breaker=CircuitBreaker(
+                GATEWAY.name, settings.breaker_failure_threshold, settings.breaker_reset_seconds
+            ),
+            transport=(transports or {}).get(GATEWAY.name),
+            metrics=metrics,
+        )
+        feed = RevocationFeed(gateway, verifier, revocations)
         try:
             if on_startup is not None:
                 await on_startup(app)
             # The document takes a second or more of CPU to write: written now, beside the first
             # requests, the gateway's first fetch of it is answered at once, within its deadline.
             app.state.writing_document = asyncio.create_task(asyncio.to_thread(app.openapi))
-            log.info("%s started", name)
-            yield
+            # Tried once before serving; a gateway not up yet (it starts after the services)
+            # is tried again on every refresh, and readiness says the list was never loaded.
+            await feed.refresh()
+            async with repeating(
+                settings.revocation_refresh_seconds, feed.refresh, name="revocations refresh"
+            ):
+                log.info("%s started", name)
+                yield
         finally:
+            await gateway.aclose()
             for client in app.state.clients.values():
                 await client.aclose()
             await app.state.database.dispose()
@@ -201,7 +231,8 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.token_verifier = TokenVerifier(settings)
+    app.state.revocations = revocations
+    app.state.token_verifier = verifier
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)
@@ -210,11 +241,18 @@ def create_service_app(
     # The same health reads under the service's prefix, so they are reachable through the gateway.
     app.include_router(health_router(spec.prefix), include_in_schema=False)
     install_openapi(app)
-    # Added innermost first. The fast lane is inside the body limits, which are inside the
-    # deadline and the request context, so its answers pass all of them.
+    # Added innermost first: the request context wraps the hardening, which wraps the
+    # listeners, the deadline and the body limits, which wrap the fast lane; so the fast lane's
+    # answers pass all of them.
     if fast_lane:
         app.add_middleware(FastLane, routes=fast_lane)
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(Deadlines, limit=settings.upstream_timeout_seconds)
+    app.add_middleware(Listeners, internal_port=settings.internal_port_of(spec))
+    app.add_middleware(
+        Hardening,
+        max_header_bytes=settings.max_header_bytes,
+        max_header_count=settings.max_header_count,
+    )
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log, metrics=metrics)
     return app

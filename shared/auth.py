@@ -23,10 +23,17 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import Forbidden, Unauthorized
+from shared.revocation import Revocations
 from shared.schemas import Choice
 from shared.settings import Settings
 
 ALGORITHM = "EdDSA"
+REVOCATIONS_AUDIENCE = "yibao-revocations"
+"""The audience of the signed revocation list: never an access token's, so neither passes for
+the other."""
+REVOCATIONS_LIFETIME_SECONDS = 120
+"""How long a signed revocation list is taken: a copy replayed later (one that still listed a
+client enabled since, or predates a disable) is refused."""
 
 
 class ClientKind(Choice):
@@ -131,11 +138,26 @@ class TokenSigner:
             claims["person_id"] = principal.person_id
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
+    def sign_revocations(self, client_ids: Iterable[str]) -> str:
+        """The disabled clients as the services read them (see :mod:`shared.revocation`)."""
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": REVOCATIONS_AUDIENCE,
+            "iat": now,
+            "exp": now + REVOCATIONS_LIFETIME_SECONDS,
+            "revoked": sorted(client_ids),
+        }
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
 
 class TokenVerifier:
-    """Verifies tokens, remembering recent good ones (verification is the per-request cost)."""
+    """Verifies tokens, remembering recent good ones (verification is the per-request cost),
+    and refuses those of disabled clients (:mod:`shared.revocation`)."""
 
-    def __init__(self, settings: Settings, cache_size: int = 4096) -> None:
+    def __init__(
+        self, settings: Settings, revocations: Revocations | None = None, cache_size: int = 4096
+    ) -> None:
         key = _read_key(settings.jwt_public_key, settings.jwt_public_key_file, "public")
         public = serialization.load_pem_public_key(key.encode())
         if not isinstance(public, Ed25519PublicKey):
@@ -144,10 +166,21 @@ class TokenVerifier:
         self._key = public
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
+        self.revocations = revocations or Revocations()
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._cache_size = cache_size
 
+    def knows(self, token: str) -> bool:
+        """Whether ``token`` verified before: checking it again costs no signature."""
+        return token in self._cache
+
     def verify(self, token: str) -> Principal:
+        principal = self._verified(token)
+        if principal.client_id in self.revocations:
+            raise Unauthorized("this client has been disabled")
+        return principal
+
+    def _verified(self, token: str) -> Principal:
         cached = self._cache.get(token)
         if cached is not None:
             expires, principal = cached
@@ -178,6 +211,25 @@ class TokenVerifier:
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return principal
+
+    def read_revocations(self, document: str) -> frozenset[str]:
+        """The client IDs of a list signed by :meth:`TokenSigner.sign_revocations`; ValueError
+        for anything else (another key, an old copy, another audience, another shape)."""
+        try:
+            claims = jwt.decode(
+                document,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=REVOCATIONS_AUDIENCE,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat"]},
+            )
+        except jwt.InvalidTokenError as exc:
+            raise ValueError(f"the revocation list is not the gateway's: {exc}") from None
+        revoked = claims.get("revoked")
+        if not isinstance(revoked, list) or not all(isinstance(c, str) for c in revoked):
+            raise ValueError("the revocation list has no list of client IDs")
+        return frozenset(revoked)
 
 
 # --- dependencies ----------------------------------------------------------------------------

@@ -17,3 +17,10 @@ def mask_id_number(id_number: str) -> str:
 def mask_id_numbers_in(text: str) -> str:
     """Masks every 18-character ID number found in free text (log lines, messages)."""
     return _ID_NUMBER.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
+
+
+def mask_phone(phone: str) -> str:
+    """``13812345678`` → ``138****5678``: the first three and last four characters stay."""
+    if len(phone) < 8:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -26,8 +26,6 @@ from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Scope
 
-from shared.errors import NotFound
-
 if TYPE_CHECKING:
     from shared.http import CircuitBreaker
 
@@ -194,17 +192,13 @@ class UpstreamTimer:
             )
 
 
-def metrics_router(*, hide_when_forwarded: bool = False) -> APIRouter:
-    """``GET /metrics``. ``hide_when_forwarded`` (the gateway, whose port is public): a request
-    that came through a reverse proxy or ingress (it carries ``X-Forwarded-For``, which those
-    add and a client cannot take away) gets a 404, while Prometheus, scraping the pod directly,
-    gets the metrics."""
+def metrics_router() -> APIRouter:
+    """``GET /metrics``, answered on the process's internal port alone (:mod:`shared.listeners`):
+    Prometheus scrapes the pods there, and no request through the public port reaches it."""
     router = APIRouter()
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
-        if hide_when_forwarded and "x-forwarded-for" in request.headers:
-            raise NotFound("no such path")
         registry: Metrics = request.app.state.metrics
         return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)
 

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.context import request_id_var
 from shared.errors import problem_response
+from shared.listeners import INTERNAL_KEY
 from shared.metrics import Metrics, route_of
 
 log = logging.getLogger("yibao.access")
@@ -79,7 +80,9 @@ class RequestContextMiddleware:
             duration = time.perf_counter() - started
             if self.metrics is not None:
                 self.metrics.observe_request(scope["method"], route_of(scope), status, duration)
-            if self.access_log:
+            # Scrapes and revocation polls on the internal port are counted, not logged: every
+            # replica's poll every few seconds would crowd out the callers' lines.
+            if self.access_log and not (scope.get(INTERNAL_KEY) and status < 400):
                 log.info(
                     "%s %s %d",
                     scope["method"],

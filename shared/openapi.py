@@ -9,6 +9,7 @@ holds the body models that hand-read routes declare (:mod:`shared.handread`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -119,10 +120,18 @@ def finish(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
 def install(app: FastAPI) -> None:
     """Serve the finished document at the app's ``/openapi.json``."""
     generate: Callable[[], dict[str, Any]] = app.openapi
+    # FastAPI's generate() keeps its unfinished document in app.openapi_schema: the finished one
+    # is kept apart, and written once under a lock (the app writes it in a thread at start-up,
+    # beside requests that may ask for it).
+    written: list[dict[str, Any]] = []
+    lock = threading.Lock()
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = finish(app, generate())
-        return app.openapi_schema
+        if not written:
+            with lock:
+                if not written:
+                    written.append(finish(app, generate()))
+                    app.openapi_schema = written[0]
+        return written[0]
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.topology import SERVICES
+from shared.topology import SERVICES, ServiceSpec
 
 
 class Settings(BaseSettings):
@@ -48,12 +50,31 @@ class Settings(BaseSettings):
     revocation_refresh_seconds: float = Field(
         5.0,
         gt=0,
-        description="Gateway: how soon a client disabled through another gateway process is "
-        "refused by this one",
+        description="How often every process reloads the disabled clients (the gateway from "
+        "its database, the services from the gateway): how soon a disabled client's tokens are "
+        "refused everywhere",
     )
 
     host: str = "127.0.0.1"
     gateway_port: int = 8000
+    internal_port: int | None = Field(
+        None,
+        description="The port of this process's internal listener, which alone answers "
+        "/metrics (and at the gateway the revocation list the services read); never "
+        "published. Unset: 1000 above the process's port in shared/topology.py (9000-9004).",
+    )
+    gateway_internal_url: str = Field(
+        "http://127.0.0.1:9000",
+        description="Services: the gateway's internal listener, where they read the disabled "
+        "clients.",
+    )
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Gateway: the reverse proxies in front of it, as addresses or networks, "
+        "comma-separated. The caller is the right-most address of X-Forwarded-For that is not "
+        "one of them; empty: the connecting address is the caller and X-Forwarded-For is "
+        "ignored.",
+    )
     service_urls: dict[str, str] = Field(
         default_factory=lambda: {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES},
         description="Where each service listens, by name (JSON in YIBAO_SERVICE_URLS).",
@@ -81,6 +102,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         16 * 1024 * 1024, description="Largest request body the gateway forwards (413 above)."
     )
+    max_header_bytes: int = Field(
+        16 * 1024, description="Every process: request headers larger in all are 431."
+    )
+    max_header_count: int = Field(100, description="Every process: more headers than this are 431.")
 
     log_level: str = "INFO"
     access_log: bool = True
@@ -88,6 +113,25 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    def internal_port_of(self, spec: ServiceSpec) -> int:
+        return self.internal_port or spec.internal_port
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _not_everyone(
+        cls, networks: list[IPv4Network | IPv6Network]
+    ) -> list[IPv4Network | IPv6Network]:
+        if any(network.prefixlen == 0 for network in networks):
+            raise ValueError("trusting every address would let any caller choose its own")
+        return networks
 
     @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> Settings:

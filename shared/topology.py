@@ -17,6 +17,11 @@ class ServiceSpec:
     title: str
 
     @property
+    def internal_port(self) -> int:
+        """Where /metrics (and the gateway's revocation list) are served: never published."""
+        return self.port + 1000
+
+    @property
     def package(self) -> str:
         return f"services.{self.name}"
 

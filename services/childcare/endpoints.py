@@ -311,7 +311,7 @@ async def hire_staff(
     institution_id: PathId, body: StaffCreate, session: DbSession, principal: Operator
 ) -> StaffOut:
     staff = await service.hire(session, principal, institution_id, body)
-    return service.staff_out(staff, service.today())
+    return service.staff_out(staff, service.today(), principal)
 
 
 @router.get(
@@ -348,7 +348,7 @@ async def list_staff(
 @router.get(
     "/institutions/{institution_id}/staff/{staff_id}",
     operation_id="staff_get",
-    summary="Read one member of staff in full",
+    summary="Read one member of staff (ID number and phone as the personal-data policy says)",
     response_model=StaffOut,
     responses=problems(401, 403, 404),
     tags=TAG_STAFF,
@@ -357,7 +357,7 @@ async def get_staff(
     institution_id: PathId, staff_id: PathId, session: DbSession, principal: ChildcareActor
 ) -> StaffOut:
     staff = await service.visible_staff(session, principal, institution_id, staff_id)
-    return service.staff_out(staff, service.today())
+    return service.staff_out(staff, service.today(), principal)
 
 
 @router.patch(
@@ -377,7 +377,7 @@ async def edit_staff(
 ) -> StaffOut:
     staff = await service.edit_staff(session, principal, institution_id, staff_id, body)
     await service.resolve_flags_on_leave(session, staff)
-    return service.staff_out(staff, service.today())
+    return service.staff_out(staff, service.today(), principal)
 
 
 @router.post(

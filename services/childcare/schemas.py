@@ -19,6 +19,7 @@ from services.childcare.domain.institution import (
 )
 from services.childcare.domain.staff import InspectionLevel, StaffRole
 from shared.money import Money
+from shared.personal_data import STAFF
 from shared.schemas import Day, Id, StrictModel, Text
 from shared.validators import USCC, IdNumber, RegionCode
 
@@ -353,7 +354,7 @@ class StaffPatch(StrictModel):
 
 
 class StaffOut(BaseModel):
-    """One member of staff, in full (for the institution itself and the bureau)."""
+    """One member of staff: the ID number and phone as the personal-data policy says."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -380,11 +381,11 @@ class StaffOut(BaseModel):
 
     id: int
     institution_id: int
-    id_number: str
+    id_number: str = Field(description=STAFF.description)
     name: str
     role: StaffRole
     qualification: str | None
-    phone: str | None
+    phone: str | None = Field(description=STAFF.description)
     health_check_on: date | None
     health_check_due_on: date | None
     health_check_overdue: bool

@@ -60,6 +60,7 @@ from services.childcare.schemas import (
 from shared.auth import ClientKind, Principal
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.masking import mask_id_number
+from shared.personal_data import STAFF
 from shared.regions import county_of, is_known_in_city
 
 
@@ -522,15 +523,18 @@ async def _lock_person(session: AsyncSession, id_number: str) -> None:
     )
 
 
-def staff_out(s: Staff, on: date) -> StaffOut:
+def staff_out(s: Staff, on: date, principal: Principal) -> StaffOut:
+    """One member of staff, identifiers shown as the personal-data policy says for
+    ``principal``."""
+    shown = STAFF.shown_to(principal)
     return StaffOut(
         id=s.id,
         institution_id=s.institution_id,
-        id_number=s.id_number,
+        id_number=shown.id_number(s.id_number),
         name=s.name,
         role=StaffRole(s.role),
         qualification=s.qualification,
-        phone=s.phone,
+        phone=shown.phone(s.phone),
         health_check_on=s.health_check_on,
         health_check_due_on=health_check_due_on(s.health_check_on),
         health_check_overdue=health_check_overdue(s.health_check_on, on),

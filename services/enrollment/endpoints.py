@@ -170,7 +170,7 @@ async def create_person(
 ) -> PersonOut:
     person = await service.register_person(session, body)
     await access.record(session, principal, [person.id], "person.create")
-    return service.person_out(person)
+    return service.person_out(person, principal)
 
 
 @router.get(
@@ -192,7 +192,7 @@ async def list_persons(
     rows, cursor = page.page(rows, key=lambda p: p.id)
     action = "person.lookup" if id_number else "person.list"
     await access.record(session, principal, [p.id for p in rows], action)
-    return Page(items=[PersonListItem.of(service.person_out(p)) for p in rows], next_cursor=cursor)
+    return Page(items=[service.person_list_item(p) for p in rows], next_cursor=cursor)
 
 
 @router.get(
@@ -206,7 +206,7 @@ async def list_persons(
 async def get_person(person_id: PersonId, session: DbSession, principal: PersonReader) -> PersonOut:
     person = await service.get_visible_person(session, principal, person_id)
     await access.record(session, principal, [person_id], "person.read")
-    return service.person_out(person)
+    return service.person_out(person, principal)
 
 
 # --- coverage --------------------------------------------------------------------------------
@@ -402,7 +402,6 @@ def _qr(request: Request, person_id: PersonId, code: str, principal: Principal) 
     return segno.make_qr(code, error="m")
 
 
-_NO_STORE = {"Cache-Control": "no-store"}
 _BYTES = "application/octet-stream"
 VoucherCodeText = Annotated[str, Path(pattern=VOUCHER_CODE_PATTERN)]
 
@@ -425,7 +424,7 @@ def _image_response(request: Request, content: bytes, media_type: str) -> Respon
     accept = request.headers.get("accept", "")
     if _BYTES in accept and media_type not in accept:
         media_type = _BYTES
-    return Response(content, media_type=media_type, headers=_NO_STORE)
+    return Response(content, media_type=media_type)
 
 
 @router.get(

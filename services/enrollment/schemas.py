@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.masking import mask_id_number
 from shared.money import Money
+from shared.personal_data import PERSON
 from shared.schemas import Choice, Day, Id, StrictModel, Text
 from shared.validators import USCC, VOUCHER_CODE_PATTERN, IdNumber, RegionCode
 
@@ -72,11 +72,11 @@ class PersonOut(BaseModel):
     )
 
     person_id: int
-    id_number: str
+    id_number: str = Field(description=PERSON.description)
     name: str
     birth_date: date
     region_code: str
-    phone: str | None
+    phone: str | None = Field(description=PERSON.description)
     poverty: bool
 
 
@@ -98,16 +98,6 @@ class PersonListItem(BaseModel):
     name: str
     region_code: str
     poverty: bool
-
-    @classmethod
-    def of(cls, person: PersonOut) -> PersonListItem:
-        return cls(
-            person_id=person.person_id,
-            id_number_masked=mask_id_number(person.id_number),
-            name=person.name,
-            region_code=person.region_code,
-            poverty=person.poverty,
-        )
 
 
 # --- coverage --------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from services.enrollment.schemas import (
     OffsiteFilingCreate,
     OffsiteFilingOut,
     PersonCreate,
+    PersonListItem,
     PersonOut,
     QualificationCreate,
     QualificationKind,
@@ -63,6 +64,7 @@ from services.enrollment.schemas import (
 from shared.auth import ClientKind, Principal
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.masking import mask_id_number
+from shared.personal_data import PERSON
 from shared.regions import is_in_city
 from shared.validators import birth_date_of
 
@@ -93,14 +95,26 @@ def _check_period(start: date, end: date | None, prefix: str = "body") -> None:
 # --- persons ---------------------------------------------------------------------------------
 
 
-def person_out(person: Person) -> PersonOut:
+def person_out(person: Person, principal: Principal) -> PersonOut:
+    """One person, identifiers shown as the personal-data policy says for ``principal``."""
+    shown = PERSON.shown_to(principal)
     return PersonOut(
         person_id=person.id,
-        id_number=person.id_number,
+        id_number=shown.id_number(person.id_number),
         name=person.name,
         birth_date=person.birth_date,
         region_code=person.region_code,
-        phone=person.phone,
+        phone=shown.phone(person.phone),
+        poverty=person.poverty,
+    )
+
+
+def person_list_item(person: Person) -> PersonListItem:
+    return PersonListItem(
+        person_id=person.id,
+        id_number_masked=mask_id_number(person.id_number),
+        name=person.name,
+        region_code=person.region_code,
         poverty=person.poverty,
     )
 

@@ -311,11 +311,15 @@ def cross_check(objects: list[Obj]) -> list[str]:
         for key in cm.get("data") or {}:
             if key.startswith("YIBAO_") and key not in KNOWN_ENV:
                 add(f"{ident(cm)}: {key} is not a setting (shared/settings.py)")
-    if config is not None and "YIBAO_SERVICE_URLS" in (config.get("data") or {}):
-        urls = json.loads(config["data"]["YIBAO_SERVICE_URLS"])
+    data = (config or {}).get("data") or {}
+    if config is not None and "YIBAO_SERVICE_URLS" in data:
+        urls = json.loads(data["YIBAO_SERVICE_URLS"])
         wanted = {s.name: f"http://{s.name}:{s.port}" for s in SERVICES}
         if urls != wanted:
             add(f"{ident(config)}: YIBAO_SERVICE_URLS {urls} should be {wanted}")
+    revocations = f"http://{GATEWAY.name}:{GATEWAY.internal_port}"
+    if config is not None and data.get("YIBAO_GATEWAY_INTERNAL_URL") != revocations:
+        add(f"{ident(config)}: YIBAO_GATEWAY_INTERNAL_URL is not {revocations}")
     return problems
 
 
@@ -367,6 +371,9 @@ def _check_workload(
                     add(f"{ident(obj)}: {where} env {var['name']} uses $({used}) before it")
             if var["name"].startswith("YIBAO_") and var["name"] not in KNOWN_ENV:
                 add(f"{ident(obj)}: {where} env {var['name']} is not a setting")
+            if var["name"] == "FORWARDED_ALLOW_IPS":
+                # uvicorn's header handling is off; the setting would only mislead.
+                add(f"{ident(obj)}: {where} sets FORWARDED_ALLOW_IPS: use YIBAO_TRUSTED_PROXIES")
             defined.add(var["name"])
         resources = container.get("resources") or {}
         for part in ("requests", "limits"):
@@ -385,7 +392,8 @@ def _check_process(deployment: Obj) -> list[str]:
     problems: list[str] = []
     add = problems.append
     name = deployment["metadata"]["name"]
-    port = next(s.port for s in ALL_PROCESSES if s.name == name)
+    spec = next(s for s in ALL_PROCESSES if s.name == name)
+    port, internal = spec.port, spec.internal_port
     template = deployment["spec"]["template"]
     selector = deployment["spec"]["selector"].get("matchLabels") or {}
     if not _matches(selector, template["metadata"].get("labels") or {}):
@@ -394,9 +402,10 @@ def _check_process(deployment: Obj) -> list[str]:
     if (
         annotations.get("prometheus.io/scrape") != "true"
         or annotations.get("prometheus.io/path") != "/metrics"
-        or annotations.get("prometheus.io/port") != str(port)
+        or annotations.get("prometheus.io/port") != str(internal)
     ):
-        add(f"{ident(deployment)}: no Prometheus scrape annotations for /metrics on {port}")
+        # /metrics is answered on the internal port alone (shared/listeners.py).
+        add(f"{ident(deployment)}: no Prometheus scrape annotations for /metrics on {internal}")
     main = [c for c in _pod_spec(deployment).get("containers") or [] if c["name"] == name]
     if len(main) != 1:
         return [*problems, f"{ident(deployment)}: no container named {name}"]
@@ -404,11 +413,14 @@ def _check_process(deployment: Obj) -> list[str]:
     argv = [*(container.get("command") or []), *(container.get("args") or [])]
     if argv[:3] != ["yibao", "serve", name]:
         add(f"{ident(deployment)}: runs {argv}, not yibao serve {name}")
-    if "--port" in argv and argv[argv.index("--port") + 1 :][:1] != [str(port)]:
-        add(f"{ident(deployment)}: --port is not {port}")
+    for option, value in (("--port", port), ("--internal-port", internal)):
+        if option in argv and argv[argv.index(option) + 1 :][:1] != [str(value)]:
+            add(f"{ident(deployment)}: {option} is not {value}")
     ports = {p.get("name"): p["containerPort"] for p in container.get("ports") or []}
-    if list(ports.values()) != [port]:
-        add(f"{ident(deployment)}: containerPort {list(ports.values())}, expected [{port}]")
+    if ports != {"http": port, "internal": internal}:
+        add(
+            f"{ident(deployment)}: containerPorts {ports}, expected http {port}, internal {internal}"
+        )
     for probe, path in (
         ("livenessProbe", "/healthz"),
         ("readinessProbe", "/readyz"),
@@ -427,7 +439,20 @@ def _check_process(deployment: Obj) -> list[str]:
     url = env.get("YIBAO_DATABASE_URL") or ""
     if not url.startswith(f"postgresql://yibao_{name}:"):
         add(f"{ident(deployment)}: YIBAO_DATABASE_URL is not role yibao_{name}'s")
+    if spec is GATEWAY:
+        problems.extend(_check_trusted_proxies(deployment, env.get("YIBAO_TRUSTED_PROXIES")))
     return problems
+
+
+def _check_trusted_proxies(deployment: Obj, value: str | None) -> list[str]:
+    """Behind the Ingress the gateway must trust the ingress controller, and nothing wider."""
+    if not value:
+        return [f"{ident(deployment)}: YIBAO_TRUSTED_PROXIES is not set (the ingress's network)"]
+    try:
+        Settings(trusted_proxies=value)
+    except ValueError as error:
+        return [f"{ident(deployment)}: YIBAO_TRUSTED_PROXIES {value!r}: {error}"]
+    return []
 
 
 def _check_service(service: Obj, deployments: list[Obj]) -> list[str]:
@@ -446,10 +471,18 @@ def _check_service(service: Obj, deployments: list[Obj]) -> list[str]:
     problems = []
     if targets[0]["metadata"]["name"] != name:
         problems.append(f"{ident(service)}: selects Deployment/{targets[0]['metadata']['name']}")
+    # The API port; the gateway's internal one too, where the services read the revocations.
+    wanted = {"http": spec.port}
+    if spec is GATEWAY:
+        wanted["internal"] = spec.internal_port
     for port in service["spec"].get("ports") or []:
-        if port.get("port") != spec.port or port.get("targetPort") != spec.port:
+        number = wanted.get(port.get("name"))
+        if number is None or port.get("port") != number or port.get("targetPort") != number:
             problems.append(
-                f"{ident(service)}: port {port.get('port')}→{port.get('targetPort')}, "
-                f"expected {spec.port}→{spec.port}"
+                f"{ident(service)}: port {port.get('name')} "
+                f"{port.get('port')}→{port.get('targetPort')}, expected one of {wanted}"
             )
+    named = {port.get("name") for port in service["spec"].get("ports") or []}
+    if named != set(wanted):
+        problems.append(f"{ident(service)}: ports {sorted(map(str, named))}, expected {wanted}")
     return problems

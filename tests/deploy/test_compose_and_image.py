@@ -28,7 +28,9 @@ def test_compose_runs_every_process_after_migrate(compose: dict[str, Any]) -> No
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     for spec in ALL_PROCESSES:
         service = services[spec.name]
-        assert service["command"][:2] == ["serve", spec.name]
+        assert service["command"] == [
+            "serve", spec.name, "--port", str(spec.port), "--internal-port", str(spec.internal_port)
+        ]  # fmt: skip
         assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         env = service["environment"]
         assert env["YIBAO_DATABASE_URL"].startswith(f"postgresql://yibao_{spec.name}:")
@@ -37,11 +39,22 @@ def test_compose_runs_every_process_after_migrate(compose: dict[str, Any]) -> No
             s.name: f"http://{s.name}:{s.port}" for s in SERVICES
         }
         assert env["YIBAO_JWT_PUBLIC_KEY_FILE"].startswith("/run/secrets/")
+        assert env["YIBAO_GATEWAY_INTERNAL_URL"] == f"http://gateway:{GATEWAY.internal_port}"
+        assert "FORWARDED_ALLOW_IPS" not in env
         assert f":{spec.port}/readyz" in " ".join(service["healthcheck"]["test"])
+    # The API port alone: no internal port (metrics, the revocation list) is published.
     assert services[GATEWAY.name]["ports"] == [f"{GATEWAY.port}:{GATEWAY.port}"]
     assert "YIBAO_JWT_PRIVATE_KEY_FILE" in services[GATEWAY.name]["environment"]
     published = [name for name, s in services.items() if s.get("ports")]
     assert published == [GATEWAY.name]
+
+
+def test_compose_gateway_trusts_no_proxy(compose: dict[str, Any]) -> None:
+    from shared.settings import Settings
+
+    # Nothing sits in front of the published port: X-Forwarded-For is the caller's own text.
+    trusted = compose["services"][GATEWAY.name]["environment"]["YIBAO_TRUSTED_PROXIES"]
+    assert Settings(trusted_proxies=trusted).trusted_proxies == []
 
 
 def test_compose_sets_only_known_settings(compose: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.topology import ALL_PROCESSES
+from shared.topology import ALL_PROCESSES, GATEWAY
 from tests.deploy.manifests import (
     K8S_DIR,
     Obj,
@@ -177,7 +177,7 @@ def test_cross_check_finds_wiring_mistakes(objects: list[Obj]) -> None:
     problems = "\n".join(cross_check(objects))
     for expected in (
         "HorizontalPodAutoscaler/claims: scaleTargetRef Deployment/claim missing",
-        "Service/stations: port 8003→8080",
+        "Service/stations: port http 8003→8080",
         "readinessProbe on /healthz, expected /readyz",
         "runs ['yibao', 'serve', 'stations'], not yibao serve childcare",
         "container childcare lacks cpu and memory limits",
@@ -242,28 +242,90 @@ def _selects(selector: Obj, labels: dict[str, str]) -> bool:
     return True
 
 
-def test_every_process_is_behind_a_network_policy_that_admits_its_port(
+def _admitted(policies: list[Obj], pod: Obj, port: int) -> list[Obj]:
+    """The peers of every rule of the policies covering ``pod`` that admit ``port``."""
+    covering = [
+        p for p in policies if _selects(p["spec"]["podSelector"], pod["metadata"]["labels"])
+    ]
+    assert len(covering) == 1
+    return [
+        peer
+        for rule in covering[0]["spec"]["ingress"]
+        if port in {p["port"] for p in rule["ports"]}
+        for peer in rule["from"]
+    ]
+
+
+def test_every_port_is_behind_a_network_policy_that_admits_only_its_callers(
     objects: list[Obj],
 ) -> None:
     policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    monitoring = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    }
     for spec in ALL_PROCESSES:
         pod = _one(objects, "Deployment", spec.name)["spec"]["template"]
-        covering = [
-            p for p in policies if _selects(p["spec"]["podSelector"], pod["metadata"]["labels"])
-        ]
-        assert len(covering) == 1, spec.name
-        ports = {port["port"] for rule in covering[0]["spec"]["ingress"] for port in rule["ports"]}
-        assert spec.port in ports, spec.name
-    # The gateway trusts X-Forwarded-For, so only whole namespaces (the ingress controller,
-    # Prometheus) may reach it, never any pod at all.
-    gateway = _one(objects, "NetworkPolicy", "gateway")
-    for rule in gateway["spec"]["ingress"]:
-        for peer in rule["from"]:
-            assert set(peer) == {"namespaceSelector"} and peer["namespaceSelector"]["matchLabels"]
-    env = {
-        e["name"]: e.get("value")
-        for e in _one(objects, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"][
-            0
-        ]["env"]
-    }
-    assert env["FORWARDED_ALLOW_IPS"] == "*"
+        public = _admitted(policies, pod, spec.port)
+        internal = _admitted(policies, pod, spec.internal_port)
+        assert public and internal, spec.name
+        # Prometheus scrapes the internal port, and never needs the public one.
+        assert monitoring in internal and monitoring not in public, spec.name
+        if spec is GATEWAY:
+            # The gateway trusts X-Forwarded-For from its callers: on its public port only
+            # the ingress controller's namespace, never any pod at all.
+            assert public == [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
+                    }
+                }
+            ]
+            # Its internal port: the services (the revocation list) and Prometheus.
+            assert {tuple(p) for p in internal} == {("podSelector",), ("namespaceSelector",)}
+        else:
+            assert [set(p) for p in public] == [{"podSelector"}], spec.name
+            assert internal == [monitoring], spec.name
+
+
+def test_no_process_trusts_forwarded_headers_from_everyone(objects: list[Obj]) -> None:
+    from shared.settings import Settings
+
+    for spec in ALL_PROCESSES:
+        container = _one(objects, "Deployment", spec.name)["spec"]["template"]["spec"][
+            "containers"
+        ][0]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert "FORWARDED_ALLOW_IPS" not in env, spec.name
+    gateway = _one(objects, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0]
+    trusted = next(e["value"] for e in gateway["env"] if e["name"] == "YIBAO_TRUSTED_PROXIES")
+    networks = Settings(trusted_proxies=trusted).trusted_proxies
+    assert networks and all(n.is_private and n.prefixlen >= 8 for n in networks)
+
+
+def test_cross_check_finds_open_metrics_and_trust_in_everyone(objects: list[Obj]) -> None:
+    gateway = _one(objects, "Deployment", "gateway")
+    gateway["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] = "8000"
+    container = gateway["spec"]["template"]["spec"]["containers"][0]
+    container["env"].append({"name": "FORWARDED_ALLOW_IPS", "value": "*"})
+    proxies = next(e for e in container["env"] if e["name"] == "YIBAO_TRUSTED_PROXIES")
+    proxies["value"] = "0.0.0.0/0"
+    claims = _one(objects, "Deployment", "claims")["spec"]["template"]["spec"]["containers"][0]
+    claims["ports"] = [p for p in claims["ports"] if p["name"] != "internal"]
+    claims["args"] = [*claims["args"][:-1], "9003"]
+    config = _one(objects, "ConfigMap", "yibao-config")
+    config["data"]["YIBAO_GATEWAY_INTERNAL_URL"] = "http://gateway:8000"
+    service = _one(objects, "Service", "gateway")
+    service["spec"]["ports"] = [p for p in service["spec"]["ports"] if p["name"] != "internal"]
+    problems = "\n".join(cross_check(objects))
+    for expected in (
+        "Deployment/gateway: no Prometheus scrape annotations for /metrics on 9000",
+        "Deployment/gateway: container gateway sets FORWARDED_ALLOW_IPS",
+        "Deployment/gateway: YIBAO_TRUSTED_PROXIES '0.0.0.0/0'",
+        "Deployment/claims: containerPorts {'http': 8002}, expected http 8002, internal 9002",
+        "Deployment/claims: --internal-port is not 9002",
+        "ConfigMap/yibao-config: YIBAO_GATEWAY_INTERNAL_URL is not http://gateway:9000",
+        "Service/gateway: ports ['http'], expected",
+    ):
+        assert expected in problems, problems
+    proxies["value"] = ""
+    assert "YIBAO_TRUSTED_PROXIES is not set" in "\n".join(cross_check(objects))

@@ -9,6 +9,7 @@ import pytest
 from cli.stack import create_clients
 from shared.auth import ClientKind
 from shared.topology import ALL_PROCESSES, SERVICES
+from tests.e2e.conftest import issue_token
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -21,7 +22,22 @@ def test_ready_and_the_merged_document_holds_every_service(live):
     with gateway_client(live) as gw:
         ready = gw.get("/readyz")
         assert ready.status_code == 200, ready.text
-        assert set(ready.json()["checks"]) == {"database", *(s.name for s in SERVICES)}
+        checks = ready.json()["checks"]
+        assert set(checks) == {"database", "revocations", *(s.name for s in SERVICES)}
+        assert checks["revocations"] == "ok"
+    # Each service reads the disabled clients from the gateway, on its first refresh after the
+    # gateway is up (they start together).
+    refresh = float(live.extra_env["YIBAO_REVOCATION_REFRESH_SECONDS"])
+    deadline = time.monotonic() + refresh + 2.0
+    waiting = {spec.name for spec in SERVICES}
+    while waiting and time.monotonic() < deadline:
+        for name in sorted(waiting):
+            ready = httpx.get(live.url(name) + "/readyz").json()
+            if ready["checks"]["revocations"] == "ok":
+                waiting.discard(name)
+        time.sleep(0.1)
+    assert not waiting
+    with gateway_client(live) as gw:
         paths = gw.get("/openapi.json").json()["paths"]
         for spec in SERVICES:
             assert any(p.startswith(f"/{spec.name}/v1/") for p in paths), spec.name
@@ -45,17 +61,13 @@ def test_unknown_path_missing_and_forged_tokens(live):
         assert forged.json()["title"] == "Unauthorized"
 
 
-def test_issued_token_works_through_the_gateway_and_request_id_reaches_the_logs(live, database):
+def test_issued_token_works_through_the_gateway_and_request_id_reaches_the_logs(
+    live, database, sensitive
+):
     created = asyncio.run(create_clients(database, ((ClientKind.admin, None, "e2e admin"),)))[0]
+    token = issue_token(live.url("gateway"), created)
+    sensitive.update((created["client_secret"], token))  # never in a log line
     with gateway_client(live) as gw:
-        token = gw.post(
-            "/auth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": created["client_id"],
-                "client_secret": created["client_secret"],
-            },
-        ).json()["access_token"]
         request_id = f"e2e-{time.time_ns()}"
         response = gw.get(
             "/enrollment/v1/persons?limit=1",
@@ -109,7 +121,7 @@ def test_every_process_serves_prometheus_metrics(live):
         assert gw.get("/enrollment/healthz").status_code == 200
         assert gw.get("/healthz").status_code == 200
     for spec in ALL_PROCESSES:
-        response = httpx.get(live.url(spec.name) + "/metrics", timeout=10.0)
+        response = httpx.get(live.internal_url(spec.name) + "/metrics", timeout=10.0)
         assert response.status_code == 200, spec.name
         assert response.headers["content-type"].startswith("text/plain; version=")
         families = {f.name: f for f in text_string_to_metric_families(response.text)}

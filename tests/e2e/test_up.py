@@ -14,6 +14,7 @@ import pytest
 from cli.processes import free_port_block
 from shared.db import with_database
 from shared.dbadmin import drop_database
+from tests.e2e.conftest import issue_token
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -36,15 +37,7 @@ def persons_seen(url: str, data_dir: Path) -> tuple[str, int]:
     admin = next(
         c for c in json.loads((data_dir / "demo-clients.json").read_text()) if c["kind"] == "admin"
     )
-    token = httpx.post(
-        f"{url}/auth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": admin["client_id"],
-            "client_secret": admin["client_secret"],
-        },
-    ).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {issue_token(url, admin)}"}
     count, cursor = 0, None
     while True:
         params = {"limit": "500", **({"cursor": cursor} if cursor else {})}

@@ -2,6 +2,7 @@
 
 import asyncio
 
+import httpx
 import jwt
 import pytest
 
@@ -167,18 +168,39 @@ async def test_a_body_over_the_limit_is_413_and_not_forwarded(settings_for, auth
         assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_metrics_answer_prometheus_but_not_through_an_ingress(gateway):
-    assert (await gateway.get("/healthz")).status_code == 200
-    direct = await gateway.get("/metrics")
-    assert direct.status_code == 200
-    assert 'yibao_http_requests_total{method="GET",route="/healthz",status="200"}' in direct.text
-    forwarded = await gateway.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
-    assert forwarded.status_code == 404
-    assert forwarded.headers["content-type"] == "application/problem+json"
-    assert "yibao_" not in forwarded.text
+async def test_metrics_and_the_revocation_list_answer_on_the_internal_port_alone(
+    settings_for, auth
+):
+    app = create_app(settings_for("gateway", service_urls=DOWN, internal_port=9100))
+    async with running(fastapi_of(app), asgi=app) as public:
+        internal = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway:9100"
+        )
+        assert (await public.get("/healthz")).status_code == 200
+        metrics = await internal.get("/metrics")
+        assert metrics.status_code == 200
+        assert 'yibao_http_requests_total{method="GET",route="/healthz",status="200"}' in (
+            metrics.text
+        )
+        listed = await internal.get("/internal/revocations")
+        assert listed.status_code == 200
+        assert listed.headers["content-type"] == "application/jwt"
+        verifier = fastapi_of(app).state.token_verifier
+        assert verifier.read_revocations(listed.text) == verifier.revocations.client_ids
+        assert (await internal.get("/healthz")).status_code == 200
+        # Only those: no API, no tokens, nothing forwarded on the internal port.
+        for path in ("/auth/clients", "/enrollment/v1/persons", "/openapi.json"):
+            response = await internal.get(path, headers=auth("admin"))
+            assert response.status_code == 404, path
+        for path in ("/metrics", "/internal/revocations"):
+            for headers in ({}, {"X-Forwarded-For": "203.0.113.7"}, auth("admin")):
+                refused = await public.get(path, headers=headers)
+                assert refused.status_code == 404, (path, headers)
+                assert refused.headers["content-type"] == "application/problem+json"
+        await internal.aclose()
 
 
-async def _token_for(gateway, client) -> str:
+async def token_for(gateway, client) -> str:
     response = await gateway.post(
         "/auth/token",
         data={
@@ -193,7 +215,7 @@ async def _token_for(gateway, client) -> str:
 
 async def test_a_disabled_clients_tokens_are_refused_before_they_expire(gateway, auth):
     client = await register(gateway, auth, "institution", "H37160200001")
-    headers = {"Authorization": f"Bearer {await _token_for(gateway, client)}"}
+    headers = {"Authorization": f"Bearer {await token_for(gateway, client)}"}
     # Accepted, forwarded, and (every service being down here) answered 503.
     assert (await gateway.get("/claims/v1/drugs", headers=headers)).status_code == 503
     assert (
@@ -233,7 +255,7 @@ async def test_a_disabled_clients_tokens_are_refused_before_they_expire(gateway,
 
 async def test_an_admin_enables_a_disabled_client_again(gateway, auth):
     client = await register(gateway, auth, "institution", "H37160200001")
-    headers = {"Authorization": f"Bearer {await _token_for(gateway, client)}"}
+    headers = {"Authorization": f"Bearer {await token_for(gateway, client)}"}
     enable = f"/auth/clients/{client['client_id']}/enable"
     assert (await gateway.post(enable, headers=auth("station", "1"))).status_code == 403
     await gateway.post(f"/auth/clients/{client['client_id']}/disable", headers=auth("admin"))
@@ -246,7 +268,7 @@ async def test_an_admin_enables_a_disabled_client_again(gateway, auth):
     # Its unexpired token is accepted again (forwarded; every service is down here: 503),
     # and it gets new ones.
     assert (await gateway.get("/claims/v1/drugs", headers=headers)).status_code == 503
-    assert await _token_for(gateway, client)
+    assert await token_for(gateway, client)
     listed = await gateway.get("/auth/clients", params={"limit": 500}, headers=auth("admin"))
     mine = [c for c in listed.json()["items"] if c["client_id"] == client["client_id"]]
     assert mine[0]["disabled_at"] is None
@@ -282,7 +304,7 @@ async def test_another_gateway_process_learns_of_a_disabled_client(settings_for,
         running(fastapi_of(second), asgi=second) as other,
     ):
         client = await register(one, auth, "institution", "H37160200001")
-        headers = {"Authorization": f"Bearer {await _token_for(one, client)}"}
+        headers = {"Authorization": f"Bearer {await token_for(one, client)}"}
         assert (await other.get("/claims/v1/drugs", headers=headers)).status_code == 503
         disabled = await one.post(
             f"/auth/clients/{client['client_id']}/disable", headers=auth("admin")
@@ -315,12 +337,12 @@ async def test_admins_list_clients_a_page_at_a_time(gateway, auth):
 
 
 async def test_a_refresh_that_read_before_the_disable_does_not_forget_it(settings_for):
-    from gateway.revocation import Revocations
+    from gateway.revocation import DatabaseRevocations
 
     app = create_app(settings_for("gateway", service_urls=DOWN))
     async with running(fastapi_of(app), asgi=app):
         database = fastapi_of(app).state.database
-        revocations = Revocations()
+        revocations = DatabaseRevocations()
         # Disabled in this process; the database does not show it yet (the disable's
         # transaction commits after the route returns).
         revocations.add("pharmacy-not-yet-committed")

@@ -7,6 +7,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.errors import UpstreamUnavailable
 from shared.http import CircuitBreaker, Upstream
 from shared.metrics import Metrics
+from shared.topology import service
+
+
+async def scrape(service_apps, name: str) -> httpx.Response:
+    """``/metrics`` as Prometheus reads it: on the service's internal port."""
+    transport = httpx.ASGITransport(app=service_apps[name])
+    base_url = f"http://{name}:{service(name).internal_port}"
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        return await client.get("/metrics")
 
 
 def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
@@ -25,14 +34,14 @@ def value(text: str, name: str, **labels: str) -> float | None:
     return None
 
 
-async def test_requests_are_counted_by_route_template_and_status(enrollment, auth):
+async def test_requests_are_counted_by_route_template_and_status(service_apps, enrollment, auth):
     headers = auth("admin")
     for person_id in (987654321, 987654322):
         missing = await enrollment.get(f"/enrollment/v1/persons/{person_id}", headers=headers)
         assert missing.status_code == 404
     await enrollment.get("/no/such/path")
 
-    response = await enrollment.get("/metrics")
+    response = await scrape(service_apps, "enrollment")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=")
     text = response.text
@@ -62,7 +71,7 @@ async def test_a_service_reports_its_upstream_calls_and_breakers(service_apps, s
     # Calls to other services go through the app's clients, which report to its metrics.
     claims_client = service_apps["stations"].state.clients["claims"]
     assert (await claims_client.get("/claims/healthz")).status_code == 200
-    text = (await stations.get("/metrics")).text
+    text = (await scrape(service_apps, "stations")).text
     assert value(text, "yibao_upstream_request_duration_seconds_count", upstream="claims") >= 1
     assert value(text, "yibao_circuit_breaker_state", upstream="claims", state="closed") == 1
     assert value(text, "yibao_circuit_breaker_state", upstream="claims", state="open") == 0

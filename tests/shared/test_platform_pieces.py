@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from gateway.ratelimit import TokenBuckets, retry_after_header
+from gateway.ratelimit import TokenBuckets, address_key
 from shared import regions
 from shared.errors import ProblemError
 from shared.http import BreakerState, CircuitBreaker
@@ -50,12 +50,30 @@ def test_failed_probe_reopens():
 
 def test_token_bucket_allows_burst_then_says_how_long_to_wait():
     buckets = TokenBuckets(rate=2.0, burst=3)
-    assert [buckets.take("a", now=0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
-    wait = buckets.take("a", now=0.0)
-    assert wait == pytest.approx(0.5)
-    assert retry_after_header(wait) == "1"
-    assert buckets.take("b", now=0.0) == 0.0  # per client
-    assert buckets.take("a", now=0.5) == 0.0  # refilled
+    taken = [buckets.take("a", now=0.0) for _ in range(3)]
+    assert [q.wait for q in taken] == [0.0, 0.0, 0.0]
+    assert [q.headers()["ratelimit-remaining"] for q in taken] == ["2", "1", "0"]
+    assert taken[0].headers() == {
+        "ratelimit-limit": "3",
+        "ratelimit-remaining": "2",
+        "ratelimit-reset": "1",  # one call back in 0.5 s, rounded up
+    }
+    assert buckets.peek("a", now=0.0).wait == pytest.approx(0.5)
+    refused = buckets.take("a", now=0.0)
+    assert refused.wait == pytest.approx(0.5)
+    assert refused.headers()["retry-after"] == "1"
+    assert refused.headers()["ratelimit-reset"] == "2"  # three calls back, 0.5 s each
+    assert buckets.take("b", now=0.0).wait == 0.0  # per client
+    assert buckets.peek("a", now=0.5).wait == 0.0  # refilled, and peeking counts nothing
+    assert buckets.take("a", now=0.5).headers()["ratelimit-remaining"] == "0"
+
+
+def test_an_ipv6_caller_is_counted_by_its_64_block():
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9")
+    assert address_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("198.51.100.7") == "198.51.100.7"
+    assert address_key("unknown") == "unknown"
 
 
 def test_regions_reference_list():
